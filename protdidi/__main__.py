@@ -1,0 +1,3 @@
+from protdidi.cli import main
+
+main()

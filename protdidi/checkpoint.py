@@ -1,0 +1,143 @@
+"""Checkpoint directories: config.json, vocab.json, <component>.safetensors, trainer_state.pt.
+
+Directories are written under a temporary name and renamed into place, so a crash never leaves a
+half-written checkpoint that looks loadable. Weights load strictly, with readable missing/unexpected lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_model
+from torch import nn
+
+from protdidi.errors import CheckpointError
+from protdidi.vocab import Vocab
+
+FORMAT = "protdidi/1"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(
+    path: str | Path,
+    config: dict,
+    vocab: Vocab,
+    components: dict[str, nn.Module],
+    trainer_state: dict | None = None,
+) -> Path:
+    """Write a checkpoint directory atomically (replacing any previous one at `path`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        (tmp / "config.json").write_text(json.dumps({"format": FORMAT, **config}, indent=1) + "\n")
+        vocab.save(tmp / "vocab.json")
+        for name, module in components.items():
+            save_model(module, str(tmp / f"{name}.safetensors"))
+        if trainer_state is not None:
+            torch.save(trainer_state, tmp / "trainer_state.pt")
+        for f in tmp.iterdir():
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
+            f.chmod(0o644)
+        tmp.chmod(0o755)  # mkdtemp makes 0700; a checkpoint is an ordinary shared directory
+        _fsync_dir(tmp)
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def read_config(path: str | Path) -> dict:
+    """Read and check config.json of a checkpoint directory."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: not a checkpoint directory")
+    cfg_file = path / "config.json"
+    if not cfg_file.exists():
+        raise CheckpointError(f"{path}: config.json is missing")
+    try:
+        cfg = json.loads(cfg_file.read_text())
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{cfg_file}: not valid JSON ({err.msg})") from None
+    if cfg.get("format") != FORMAT:
+        raise CheckpointError(f"{cfg_file}: format {cfg.get('format')!r} is not {FORMAT!r}")
+    return cfg
+
+
+def read_vocab(path: str | Path, expected: Vocab | None = None) -> Vocab:
+    """Read vocab.json; if `expected` is given, its token table and special ids must match."""
+    vfile = Path(path) / "vocab.json"
+    if not vfile.exists():
+        raise CheckpointError(f"{path}: vocab.json is missing")
+    try:
+        vocab = Vocab.load(vfile)
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{vfile}: invalid vocabulary ({err})") from None
+    if expected is not None and vocab.fingerprint() != expected.fingerprint():
+        raise CheckpointError(
+            f"{vfile}: vocabulary {vocab.name!r} ({vocab.size} tokens) does not match the expected "
+            f"{expected.name!r} ({expected.size} tokens)")
+    return vocab
+
+
+def load_weights(module: nn.Module, path: str | Path, component: str = "model") -> None:
+    """Load `<component>.safetensors` into `module` strictly (tied weights may be stored once)."""
+    wfile = Path(path) / f"{component}.safetensors"
+    if not wfile.exists():
+        raise CheckpointError(f"{path}: {wfile.name} is missing")
+    try:
+        state = load_file(str(wfile))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{wfile}: unreadable or truncated weights ({err})") from None
+    load_state_strict(module, state, str(wfile))
+
+
+def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """Copy `state` into `module`; list missing/unexpected keys and shape mismatches in one message."""
+    own = module.state_dict()
+    # Tied parameters share storage; one stored name is enough for all of them.
+    aliases = _tied_aliases(module)
+    missing = [k for k in own if k not in state and not any(a in state for a in aliases.get(k, ()))]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+              for k in state if k in own and state[k].shape != own[k].shape]
+    problems = []
+    if missing:
+        problems.append(f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}")
+    if unexpected:
+        problems.append(f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}")
+    if shapes:
+        problems.append(f"shape mismatch {shapes[:3]}")
+    if problems:
+        raise CheckpointError(f"{source}: weights do not fit the model: {'; '.join(problems)}")
+    module.load_state_dict(state, strict=False)
+
+
+def _tied_aliases(module: nn.Module) -> dict[str, tuple[str, ...]]:
+    by_ptr: dict[int, list[str]] = {}
+    for name, tensor in module.state_dict(keep_vars=True).items():
+        by_ptr.setdefault(id(tensor), []).append(name)
+    return {n: tuple(x for x in names if x != n) for names in by_ptr.values() for n in names if len(names) > 1}

@@ -1,0 +1,52 @@
+"""`protdidi` command line: a click group whose errors are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from protdidi import __version__
+from protdidi.errors import UserError
+
+
+class OrderedGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
+@click.group(cls=OrderedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="protdidi")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def cli(verbose: int) -> None:
+    """Fast protein-sequence generation with distilled masked-diffusion models."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"protdidi: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click usage errors and `UserError`s become one line on stderr, exit 2."""
+    try:
+        cli.main(args=argv, prog_name="protdidi", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        fail("aborted", 130)
+    except click.ClickException as exc:
+        fail(exc.format_message().replace("\n", " "), exc.exit_code or 2)
+    except UserError as exc:
+        fail(str(exc).replace("\n", " "))
+    except BrokenPipeError:
+        sys.stderr.close()  # `protdidi generate -o - | head` is not an error
+        sys.exit(0)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+from protdidi.cli import generate, train_teacher  # noqa: E402,F401  (registers the subcommands)

@@ -1,0 +1,1 @@
+"""Domains: everything that knows what tokens mean (alphabets, file formats, framing, length models)."""

@@ -1,0 +1,52 @@
+"""The amino-acid vocabulary with fair-esm's ESM-1b/ESM-2 alphabet ids, so ESM-2 and DPLM weights map as is."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from protdidi.errors import UserError
+from protdidi.vocab import Vocab
+
+# id order of fair-esm's "ESM-1b" alphabet (also HF EsmTokenizer's vocab.txt): 33 tokens.
+ESM_TOKENS = (
+    "<cls>", "<pad>", "<eos>", "<unk>",
+    "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F", "Y", "M", "H", "W", "C",
+    "X", "B", "U", "Z", "O", ".", "-",
+    "<null_1>", "<mask>",
+)
+STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+# Letters accepted in input: the 20 standard residues, X (unknown) and the ambiguous/rare codes B, Z, U, O.
+ACCEPTED_RESIDUES = STANDARD_RESIDUES + "XBZUO"
+
+
+@lru_cache(maxsize=1)
+def protein_vocab() -> Vocab:
+    """The ESM-2 alphabet; only the 20 standard residues are sampleable, X etc. are accepted as input."""
+    index = {tok: i for i, tok in enumerate(ESM_TOKENS)}
+    special = tuple(index[t] for t in ("<cls>", "<pad>", "<eos>", "<unk>", ".", "-", "<null_1>", "<mask>"))
+    return Vocab(
+        name="esm2-protein",
+        tokens=ESM_TOKENS,
+        mask_id=index["<mask>"],
+        pad_id=index["<pad>"],
+        bos_id=index["<cls>"],
+        eos_id=index["<eos>"],
+        special=special,
+        sampleable=tuple(index[a] for a in STANDARD_RESIDUES),
+        joiner="",
+    )
+
+
+class InvalidSequence(UserError):
+    """A sequence holds a letter that is not an amino-acid code."""
+
+
+def encode_protein(seq: str, vocab: Vocab | None = None, label: str = "sequence") -> list[int]:
+    """Upper-case a residue string and map it to ids; non-amino-acid letters raise `InvalidSequence`."""
+    vocab = vocab or protein_vocab()
+    seq = seq.upper()
+    for pos, ch in enumerate(seq, start=1):
+        if ch not in ACCEPTED_RESIDUES:
+            raise InvalidSequence(f"{label}: {ch!r} at position {pos} is not an amino-acid letter "
+                                  f"(accepted: {ACCEPTED_RESIDUES})")
+    return vocab.encode(seq)

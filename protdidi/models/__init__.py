@@ -1,0 +1,1 @@
+"""Backbone networks. Each has its own small config dataclass, never the run config."""

@@ -1,0 +1,173 @@
+"""An ESM-2-shaped bidirectional transformer (pre-LN, rotary, tied LM head) on `scaled_dot_product_attention`.
+
+Parameter names follow fair-esm's `ESM2` so that its checkpoints map one to one; the HF layout is mapped
+in `protdidi.teachers.esm_weights`. Written here from the architecture description, not copied.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class Esm2Config:
+    num_layers: int = 6
+    embed_dim: int = 320
+    attention_heads: int = 20
+    vocab_size: int = 33
+    padding_idx: int = 1
+    mask_idx: int = 32
+    token_dropout: bool = False  # ESM-2's mask-ratio rescaling of embeddings; on for ESM-2 weights
+    layer_norm_eps: float = 1e-5
+    dropout: float = 0.0  # residual dropout, training only (ESM-2 itself uses none)
+    max_length: int = 1024  # longest body (without BOS/EOS) the model accepts
+
+    def __post_init__(self) -> None:
+        if self.embed_dim % self.attention_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not a multiple of heads {self.attention_heads}")
+        if (self.embed_dim // self.attention_heads) % 2:
+            raise ValueError("rotary embeddings need an even head dimension")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding (non-interleaved halves), with a cos/sin table cached per length."""
+
+    def __init__(self, head_dim: int):
+        super().__init__()
+        inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self._cache: tuple[int, torch.device, torch.Tensor, torch.Tensor] | None = None
+
+    def tables(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._cache is None or self._cache[0] < length or self._cache[1] != device:
+            pos = torch.arange(max(length, 64), device=device, dtype=torch.float32)
+            freqs = torch.outer(pos, self.inv_freq.to(device))
+            emb = torch.cat((freqs, freqs), dim=-1)
+            self._cache = (pos.numel(), device, emb.cos(), emb.sin())
+        return self._cache[2][:length], self._cache[3][:length]
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        cos, sin = self.tables(q.shape[-2], q.device)
+        cos, sin = cos.to(q.dtype), sin.to(q.dtype)
+        return q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.q_proj = nn.Linear(dim, dim)
+        self.k_proj = nn.Linear(dim, dim)
+        self.v_proj = nn.Linear(dim, dim)
+        self.out_proj = nn.Linear(dim, dim)
+        self.rot_emb = Rotary(self.head_dim)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        b, n, d = x.shape
+        # One fused projection (weights concatenated on the fly; cheap next to the matmul) instead of three.
+        weight = torch.cat((self.q_proj.weight * self.head_dim**-0.5, self.k_proj.weight, self.v_proj.weight))
+        bias = torch.cat((self.q_proj.bias * self.head_dim**-0.5, self.k_proj.bias, self.v_proj.bias))
+        qkv = F.linear(x, weight, bias).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        # ESM scales q before the rotation (folded into the weights above); SDPA's own scale is then 1.
+        q, k = self.rot_emb(qkv[0], qkv[1])
+        out = F.scaled_dot_product_attention(q, k, qkv[2], attn_mask=attn_mask, scale=1.0)
+        return self.out_proj(out.transpose(1, 2).reshape(b, n, d))
+
+
+class TransformerLayer(nn.Module):
+    def __init__(self, cfg: Esm2Config):
+        super().__init__()
+        d = cfg.embed_dim
+        self.self_attn_layer_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.self_attn = SelfAttention(d, cfg.attention_heads)
+        self.final_layer_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.fc1 = nn.Linear(d, 4 * d)
+        self.fc2 = nn.Linear(4 * d, d)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.dropout(self.self_attn(self.self_attn_layer_norm(x), attn_mask))
+        return x + self.dropout(self.fc2(F.gelu(self.fc1(self.final_layer_norm(x)))))
+
+
+class LMHead(nn.Module):
+    """dense → GELU → LayerNorm → projection tied to the token embedding, plus a bias."""
+
+    def __init__(self, cfg: Esm2Config, weight: nn.Parameter):
+        super().__init__()
+        self.dense = nn.Linear(cfg.embed_dim, cfg.embed_dim)
+        self.layer_norm = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.weight = weight
+        self.bias = nn.Parameter(torch.zeros(cfg.vocab_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(self.layer_norm(F.gelu(self.dense(x))), self.weight) + self.bias
+
+
+class Esm2(nn.Module):
+    """ESM-2 over framed tokens (`<cls> … <eos> <pad>…`). forward(tokens) → logits Float[B, T, V]."""
+
+    def __init__(self, cfg: Esm2Config):
+        super().__init__()
+        self.cfg = cfg
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.padding_idx)
+        self.layers = nn.ModuleList(TransformerLayer(cfg) for _ in range(cfg.num_layers))
+        self.emb_layer_norm_after = nn.LayerNorm(cfg.embed_dim, eps=cfg.layer_norm_eps)
+        self.lm_head = LMHead(cfg, self.embed_tokens.weight)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """BERT-style init: N(0, 0.02) weights, zero biases; residual projections scaled by depth."""
+        for name, p in self.named_parameters():
+            if p.dim() >= 2:
+                std = 0.02 / math.sqrt(2 * self.cfg.num_layers) if name.endswith(("out_proj.weight", "fc2.weight")) \
+                    else 0.02
+                nn.init.normal_(p, std=std)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
+
+    def embed(self, tokens: torch.Tensor, soft: torch.Tensor | None = None) -> torch.Tensor:
+        """Token embeddings; `soft` (Float[B, T, V] probabilities) replaces the lookup by probs @ E."""
+        x = self.embed_tokens(tokens) if soft is None else soft.to(self.embed_tokens.weight.dtype) @ \
+            self.embed_tokens.weight
+        pad = tokens.eq(self.cfg.padding_idx)
+        if self.cfg.token_dropout:
+            is_mask = tokens.eq(self.cfg.mask_idx)
+            x = x.masked_fill(is_mask.unsqueeze(-1), 0.0)
+            observed = is_mask.sum(-1).to(x.dtype) / (~pad).sum(-1).to(x.dtype)
+            x = x * (1 - 0.15 * 0.8) / (1 - observed)[:, None, None]
+        return x * (~pad).unsqueeze(-1).to(x.dtype)
+
+    def hidden(self, tokens: torch.Tensor, soft: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states Float[B, T, D] (after the last layer norm)."""
+        pad = tokens.eq(self.cfg.padding_idx)
+        # Bool mask broadcast over heads and queries: True = may attend. None when nothing is padded,
+        # which lets SDPA pick its fastest kernel.
+        attn_mask = (~pad)[:, None, None, :] if bool(pad.any()) else None
+        x = self.embed(tokens, soft)
+        for layer in self.layers:
+            x = layer(x, attn_mask)
+        return self.emb_layer_norm_after(x)
+
+    def forward(self, tokens: torch.Tensor, soft: torch.Tensor | None = None) -> torch.Tensor:
+        return self.lm_head(self.hidden(tokens, soft))
+
+    def flops_per_token(self, length: int) -> float:
+        """Forward FLOPs per token at sequence length `length` (matmuls and attention, 2 per MAC)."""
+        d, n_layers, v = self.cfg.embed_dim, self.cfg.num_layers, self.cfg.vocab_size
+        per_layer = 2 * (4 * d * d + 8 * d * d) + 2 * 2 * length * d
+        return n_layers * per_layer + 2 * (d * d + d * v)

@@ -1,0 +1,44 @@
+"""What every sampler shares: the result record and the float64 ancestral categorical step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Generation:
+    """Sampler output. tokens: Long[N, L]; nfe: denoiser evaluations per sequence (exact);
+    seconds: wall-clock of the whole call; extra: sampler-specific counters (e.g. discriminator calls)."""
+
+    tokens: torch.Tensor
+    nfe: int
+    seconds: float
+    extra: dict
+
+
+def categorical_step(
+    log_probs: torch.Tensor,
+    xt: torch.Tensor,
+    alpha_t: float,
+    alpha_s: float,
+    mask_id: int,
+    sampleable: torch.Tensor,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One reverse step t → s of the absorbing process, computed in float64.
+
+    For a masked position, q(x_s = v) ∝ p(x0 = v | x_t)·(α_s − α_t) for sampleable v, and
+    q(x_s = mask) ∝ 1 − α_s. Unmasked positions never change. With α_s = 1 (s = 0) no mask survives.
+    log_probs: Float[B, L, V] (SUBS output); xt: Long[B, L]; sampleable: Bool[V].
+    """
+    lp = log_probs.to(torch.float64).masked_fill(~sampleable, float("-inf"))
+    probs = torch.softmax(lp, dim=-1) * (alpha_s - alpha_t)
+    probs[..., mask_id] = 1.0 - alpha_s
+    # Gumbel-max over log q; uniforms in float64 so that tiny probabilities are resolved exactly.
+    u = torch.rand(probs.shape, generator=generator, dtype=torch.float64, device=generator.device
+                   if generator is not None else probs.device).to(probs.device)
+    gumbel = -torch.log(-torch.log(u.clamp_min(1e-300)))
+    draw = torch.argmax(torch.log(probs) + gumbel, dim=-1)
+    return torch.where(xt == mask_id, draw, xt)

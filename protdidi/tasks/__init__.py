@@ -1,0 +1,1 @@
+"""Training tasks driven by `protdidi.trainer.Trainer`."""

@@ -1,0 +1,1 @@
+"""Teacher adapters: turn weights in some published format into a `MaskedDenoiser`."""

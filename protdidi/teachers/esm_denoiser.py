@@ -1,0 +1,47 @@
+"""ESM-2-shaped masked LM as a (time-agnostic) masked-diffusion denoiser over body tokens."""
+
+from __future__ import annotations
+
+import torch
+
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.models.esm2 import Esm2, Esm2Config
+from protdidi.vocab import Vocab
+
+
+def frame(xt: torch.Tensor, valid: torch.Tensor | None, vocab: Vocab) -> torch.Tensor:
+    """Body tokens Long[B, L] → `<cls> body <eos> <pad>…` Long[B, L+2] (EOS right after each body)."""
+    b, n = xt.shape
+    lengths = torch.full((b,), n, device=xt.device) if valid is None else valid.sum(-1)
+    framed = torch.full((b, n + 2), vocab.pad_id, dtype=torch.long, device=xt.device)
+    framed[:, 0] = vocab.bos_id
+    framed[:, 1:n + 1] = xt if valid is None else torch.where(valid, xt, vocab.pad_id)
+    framed[torch.arange(b, device=xt.device), lengths + 1] = vocab.eos_id
+    return framed
+
+
+class EsmDenoiser(MaskedDenoiser):
+    """Wraps `Esm2`: adds/removes BOS/EOS framing so the core only sees body tokens. Ignores t."""
+
+    time_conditioned = False
+
+    def __init__(self, backbone: Esm2, vocab: Vocab):
+        super().__init__(vocab)
+        if backbone.cfg.vocab_size != vocab.size:
+            raise ValueError(f"backbone has {backbone.cfg.vocab_size} tokens, vocab {vocab.size}")
+        self.backbone = backbone
+
+    @classmethod
+    def from_config(cls, cfg: Esm2Config, vocab: Vocab) -> EsmDenoiser:
+        return cls(Esm2(cfg), vocab)
+
+    @property
+    def max_length(self) -> int:
+        return self.backbone.cfg.max_length
+
+    def logits(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        return self.backbone(frame(xt, valid, self.vocab))[:, 1:-1]
+
+    def hidden(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states at body positions, Float[B, L, D]."""
+        return self.backbone.hidden(frame(xt, valid, self.vocab))[:, 1:-1]

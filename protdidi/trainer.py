@@ -1,0 +1,168 @@
+"""The training loop: steps, NaN guard, JSONL log, loss-curve PNG, atomic checkpoints, exact resume.
+
+What is optimised, and how, belongs to a task (`protdidi.tasks`); the loop only drives it. A task's
+`train_step(step)` must be a pure function of its state and `step` (seed its randomness from the step),
+which is what makes `--resume` replay an uninterrupted run exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from tqdm import tqdm
+
+from protdidi.errors import UserError
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient became NaN/inf; training stops and keeps the last good checkpoint."""
+
+
+class Task(Protocol):
+    def train_step(self, step: int) -> dict[str, float]: ...
+    def evaluate(self) -> dict[str, float]: ...
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> None: ...
+    def save(self, path: Path, trainer_state: dict | None) -> None: ...
+
+
+def optimizer_step(loss: torch.Tensor, params, optimizer: torch.optim.Optimizer, clip: float, what: str) -> float:
+    """backward → refuse non-finite loss/gradients → clip → step. Returns the pre-clip gradient norm."""
+    if not torch.isfinite(loss):
+        raise NonFiniteError(f"{what} loss is {loss.item()}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for p in params if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, clip if clip > 0 else float("inf"))
+    if not torch.isfinite(norm):
+        raise NonFiniteError(f"{what} gradient norm is {norm.item()}")
+    optimizer.step()
+    return float(norm)
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters(), strict=True):
+        e.lerp_(p.detach(), 1.0 - decay)
+
+
+def warmup_cosine(step: int, total: int, warmup: int, min_frac: float) -> float:
+    """LR multiplier: linear warm-up, then cosine decay to `min_frac`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Call `write(tmp_path)` then rename over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class JsonlLog:
+    """Append-only JSONL; on resume, entries after the resumed step are dropped (they will be redone)."""
+
+    def __init__(self, path: Path, keep_until: int | None = None):
+        self.path = path
+        if keep_until is not None and path.exists():
+            kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= keep_until]
+            atomic_write_bytes(path, lambda tmp: Path(tmp).write_text("".join(f"{ln}\n" for ln in kept)))
+        elif keep_until is None:
+            path.write_text("")
+
+    def write(self, record: dict) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def records(self) -> list[dict]:
+        return [json.loads(ln) for ln in self.path.read_text().splitlines() if ln.strip()]
+
+
+def plot_curves(log: JsonlLog, path: Path, title: str) -> None:
+    """Training loss and every `valid_*` metric against step, written atomically as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = log.records()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    train = [(r["step"], r["loss"]) for r in records if "loss" in r]
+    if train:
+        ax.plot(*zip(*train, strict=True), lw=0.8, alpha=0.7, label="train loss")
+    keys = sorted({k for r in records for k in r if k.startswith("valid_") and k.endswith("nelbo")})
+    for key in keys:
+        pts = [(r["step"], r[key]) for r in records if key in r]
+        ax.plot(*zip(*pts, strict=True), "o-", ms=3, label=key)
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats / token")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+
+
+class Trainer:
+    """Runs `task` for `steps` steps under `run_dir` (log.jsonl, loss.png, last/, best/)."""
+
+    def __init__(self, task: Task, run_dir: Path, steps: int, eval_every: int, save_every: int, log_every: int,
+                 monitor: str, title: str, resume: bool = False, stop_at: int | None = None):
+        self.task, self.run_dir, self.steps = task, Path(run_dir), steps
+        self.eval_every, self.save_every, self.log_every = eval_every, save_every, log_every
+        self.monitor, self.title, self.resume = monitor, title, resume
+        self.stop_at = steps if stop_at is None else min(stop_at, steps)
+
+    def _restore(self) -> tuple[int, float]:
+        state_file = self.run_dir / "last" / "trainer_state.pt"
+        if not state_file.exists():
+            raise UserError(f"{self.run_dir}: nothing to resume (no last/trainer_state.pt)")
+        state = torch.load(state_file, map_location="cpu", weights_only=False)
+        self.task.load_state_dict(state["task"])
+        return state["step"], state["best"]
+
+    def run(self) -> dict:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        start, best = self._restore() if self.resume else (0, float("inf"))
+        log = JsonlLog(self.run_dir / "log.jsonl", keep_until=start if self.resume else None)
+        bar = tqdm(total=self.steps, initial=start, desc=self.title, file=sys.stderr, dynamic_ncols=True,
+                   disable=None)
+        metrics: dict = {}
+        t0 = time.perf_counter()
+        try:
+            for step in range(start, self.stop_at):
+                logs = self.task.train_step(step)
+                done = step + 1
+                if done % self.log_every == 0 or done == self.steps:
+                    log.write({"step": done, **logs, "wall_s": round(time.perf_counter() - t0, 2)})
+                bar.update(1)
+                bar.set_postfix(loss=f"{logs['loss']:.4f}")
+                if done % self.eval_every == 0 or done == self.steps:
+                    metrics = self.task.evaluate()
+                    log.write({"step": done, **metrics})
+                    if metrics[self.monitor] < best:
+                        best = metrics[self.monitor]
+                        self.task.save(self.run_dir / "best", None)
+                if done % self.save_every == 0 or done in (self.steps, self.stop_at):
+                    self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict()})
+                    plot_curves(log, self.run_dir / "loss.png", self.title)
+        finally:
+            bar.close()
+        return {"step": self.stop_at, "best": best, **metrics}

@@ -1,0 +1,38 @@
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from protdidi.domains.protein.alphabet import protein_vocab
+from protdidi.models.esm2 import Esm2Config
+from protdidi.teachers.esm_denoiser import EsmDenoiser
+
+
+@pytest.fixture
+def vocab():
+    return protein_vocab()
+
+
+@pytest.fixture
+def tiny_denoiser(vocab):
+    torch.manual_seed(0)
+    cfg = Esm2Config(num_layers=2, embed_dim=32, attention_heads=4, max_length=64)
+    return EsmDenoiser.from_config(cfg, vocab).eval()
+
+
+@pytest.fixture
+def toy_fasta(tmp_path):
+    """120 short random-but-structured proteins (repeated motifs), enough for a split and a few steps."""
+    g = torch.Generator().manual_seed(0)
+    residues = "ACDEFGHIKLMNPQRSTVWY"
+    lines = []
+    for i in range(120):
+        n = int(torch.randint(12, 40, (), generator=g))
+        motif = "".join(residues[int(j)] for j in torch.randint(0, 20, (4,), generator=g))
+        lines += [f">toy{i}", (motif * 20)[:n]]
+    path = tmp_path / "toy.fasta"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,93 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from protdidi.checkpoint import load_weights, read_vocab, save_checkpoint
+from protdidi.config import apply_overrides, from_dict, load_config
+from protdidi.denoiser import nelbo, subs
+from protdidi.domains.protein.teacher import TeacherRunConfig
+from protdidi.errors import CheckpointError, ConfigError
+from protdidi.schedule import LogLinearSchedule
+from protdidi.vocab import Vocab
+
+CORE = ["protdidi.vocab", "protdidi.schedule", "protdidi.process", "protdidi.denoiser", "protdidi.sampling",
+        "protdidi.trainer", "protdidi.checkpoint", "protdidi.config", "protdidi.batching", "protdidi.tasks.mdlm",
+        "protdidi.models.esm2"]
+
+
+def test_core_imports_no_domain_library():
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in CORE) +
+            "bad = [m for m in ('esm', 'Bio', 'transformers') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_subs_forbids_specials_and_carries_over(vocab):
+    logits = torch.randn(2, 5, vocab.size)
+    xt = torch.tensor([[32, 5, 32, 9, 24], [32, 32, 32, 32, 32]])
+    lp = subs(logits, xt, vocab)
+    masked = xt == vocab.mask_id
+    assert torch.isneginf(lp[..., list(vocab.special)][masked]).all()
+    assert torch.allclose(lp[masked].exp().sum(-1), torch.ones(int(masked.sum())))
+    assert (lp[~masked].argmax(-1) == xt[~masked]).all()
+    assert (lp[~masked].exp().sum(-1) == 1).all()
+
+
+def test_nelbo_matches_hand_computation(tiny_denoiser, vocab):
+    """With t fixed, the NELBO is Σ_masked −log p(x0|x_t) / t over the masked positions, per valid token."""
+    x0 = torch.tensor([[5, 6, 7, 8, 9, 10], [11, 12, 13, 1, 1, 1]])
+    valid = x0 != vocab.pad_id
+    t = torch.tensor([0.5, 0.9])
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    terms = nelbo(tiny_denoiser, x0, valid, LogLinearSchedule(), g1, t=t)
+    from protdidi.process import add_noise
+
+    xt = add_noise(x0, LogLinearSchedule().alpha(t), vocab.mask_id, g2, valid)
+    with torch.no_grad():
+        lp = tiny_denoiser(xt, t, valid)
+    masked = (xt == vocab.mask_id) & valid
+    expected = sum(-lp[b, i, x0[b, i]] / t[b] for b, i in masked.nonzero().tolist())
+    assert int(terms.tokens) == 9
+    assert torch.allclose(terms.total, torch.as_tensor(expected, dtype=torch.float32), rtol=1e-5)
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path, tiny_denoiser, vocab):
+    path = save_checkpoint(tmp_path / "ck", {"kind": "test"}, vocab, {"model": tiny_denoiser})
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "vocab.json"]
+    clone = type(tiny_denoiser).from_config(tiny_denoiser.backbone.cfg, vocab)
+    load_weights(clone, path)
+    x = torch.full((1, 4), 32)
+    assert torch.equal(clone(x, torch.ones(1)), tiny_denoiser(x, torch.ones(1)))
+    # Overwriting is atomic and leaves no temporary directories behind.
+    save_checkpoint(tmp_path / "ck", {"kind": "test"}, vocab, {"model": tiny_denoiser})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
+    other = Vocab(name="abc", tokens=("a", "b", "<m>", "<p>"), mask_id=2, pad_id=3, sampleable=(0, 1))
+    with pytest.raises(CheckpointError, match="does not match"):
+        read_vocab(path, expected=other)
+    weights = path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_weights(clone, path)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="missing"):
+        load_weights(clone, path)
+
+
+def test_config_is_strict(tmp_path):
+    cfg = from_dict(TeacherRunConfig, {"train": {"lr": 1}, "model": {"embed_dim": 64}})
+    assert cfg.train.lr == 1.0 and cfg.model.embed_dim == 64 and cfg.model.num_layers == 6
+    with pytest.raises(ConfigError, match="unknown config key: train.lrr"):
+        from_dict(TeacherRunConfig, {"train": {"lrr": 1}})
+    with pytest.raises(ConfigError, match="train.steps: expected int"):
+        from_dict(TeacherRunConfig, {"train": {"steps": "many"}})
+    assert apply_overrides({"a": {"b": 1}}, ["a.c=2.5", "d=x"]) == {"a": {"b": 1, "c": 2.5}, "d": "x"}
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  steps: 5\nbogus: 1\n")
+    with pytest.raises(ConfigError, match="bogus"):
+        load_config(TeacherRunConfig, path)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(TeacherRunConfig, tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_config(TeacherRunConfig, None, ["train.steps"])
