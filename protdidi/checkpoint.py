@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_model
+from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
 from protdidi.errors import CheckpointError
@@ -35,7 +35,7 @@ def save_checkpoint(
     path: str | Path,
     config: dict,
     vocab: Vocab,
-    components: dict[str, nn.Module],
+    components: dict[str, nn.Module | dict[str, torch.Tensor]],
     trainer_state: dict | None = None,
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at `path`)."""
@@ -46,7 +46,10 @@ def save_checkpoint(
         (tmp / "config.json").write_text(json.dumps({"format": FORMAT, **config}, indent=1) + "\n")
         vocab.save(tmp / "vocab.json")
         for name, module in components.items():
-            save_model(module, str(tmp / f"{name}.safetensors"))
+            if isinstance(module, dict):  # an explicit state (e.g. only a model's trainable part)
+                save_file(module, str(tmp / f"{name}.safetensors"))
+            else:
+                save_model(module, str(tmp / f"{name}.safetensors"))
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
         for f in tmp.iterdir():
@@ -103,16 +106,20 @@ def read_vocab(path: str | Path, expected: Vocab | None = None) -> Vocab:
     return vocab
 
 
-def load_weights(module: nn.Module, path: str | Path, component: str = "model") -> None:
-    """Load `<component>.safetensors` into `module` strictly (tied weights may be stored once)."""
+def read_weights(path: str | Path, component: str = "model") -> dict[str, torch.Tensor]:
+    """The tensors of `<component>.safetensors`; a missing or truncated file is a `CheckpointError`."""
     wfile = Path(path) / f"{component}.safetensors"
     if not wfile.exists():
         raise CheckpointError(f"{path}: {wfile.name} is missing")
     try:
-        state = load_file(str(wfile))
+        return load_file(str(wfile))
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{wfile}: unreadable or truncated weights ({err})") from None
-    load_state_strict(module, state, str(wfile))
+
+
+def load_weights(module: nn.Module, path: str | Path, component: str = "model") -> None:
+    """Load `<component>.safetensors` into `module` strictly (tied weights may be stored once)."""
+    load_state_strict(module, read_weights(path, component), str(Path(path) / f"{component}.safetensors"))
 
 
 def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:

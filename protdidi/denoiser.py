@@ -49,6 +49,21 @@ class MaskedDenoiser(nn.Module):
     def forward(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         return subs(self.logits(xt, t, valid), xt, self.vocab)
 
+    # The seams distillation needs (DiDi-Instruct's discriminator is a copy of the teacher's trunk):
+    def hidden(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None,
+               soft: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states Float[B, L, D] at body positions. `soft` (Float[B, L, V] probabilities)
+        replaces the token lookup by probs @ embedding wherever it is given."""
+        raise NotImplementedError
+
+    @property
+    def hidden_dim(self) -> int:
+        raise NotImplementedError
+
+    def blocks(self) -> list[nn.Module]:
+        """The trunk's transformer blocks, input side first (the last k are unfrozen in a discriminator)."""
+        raise NotImplementedError
+
 
 @dataclass
 class NelboTerms:

@@ -94,27 +94,26 @@ class JsonlLog:
         return [json.loads(ln) for ln in self.path.read_text().splitlines() if ln.strip()]
 
 
-def plot_curves(log: JsonlLog, path: Path, title: str) -> None:
-    """Training loss and every `valid_*` metric against step, written atomically as PNG."""
+def plot_curves(log: JsonlLog, path: Path, title: str, panels: list[tuple[str, ...]] | None = None) -> None:
+    """Curves against step, written atomically as PNG. Default: training loss and every `valid_*nelbo`
+    metric in one panel; `panels` gives one subplot per tuple of log keys instead."""
     import matplotlib
-
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     records = log.records()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    train = [(r["step"], r["loss"]) for r in records if "loss" in r]
-    if train:
-        ax.plot(*zip(*train, strict=True), lw=0.8, alpha=0.7, label="train loss")
-    keys = sorted({k for r in records for k in r if k.startswith("valid_") and k.endswith("nelbo")})
-    for key in keys:
-        pts = [(r["step"], r[key]) for r in records if key in r]
-        ax.plot(*zip(*pts, strict=True), "o-", ms=3, label=key)
-    ax.set_xlabel("step")
-    ax.set_ylabel("nats / token")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    if panels is None:
+        panels = [("loss", *sorted({k for r in records for k in r if k.startswith("valid_") and k.endswith("nelbo")}))]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 2.5, 4), squeeze=False)
+    for ax, keys in zip(axes[0], panels, strict=True):
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in records if key in r]
+            if pts:
+                style = "o-" if key.startswith("valid_") else "-"
+                ax.plot(*zip(*pts, strict=True), style, ms=3, lw=0.8, label=key)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0][0].set_title(title)
     fig.tight_layout()
     atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
@@ -124,8 +123,12 @@ class Trainer:
     """Runs `task` for `steps` steps under `run_dir` (log.jsonl, loss.png, last/, best/)."""
 
     def __init__(self, task: Task, run_dir: Path, steps: int, eval_every: int, save_every: int, log_every: int,
-                 monitor: str, title: str, resume: bool = False, stop_at: int | None = None):
-        self.task, self.run_dir, self.steps = task, Path(run_dir), steps
+                 monitor: str, title: str, resume: bool = False, stop_at: int | None = None,
+                 primary: bool = True, panels: list[tuple[str, ...]] | None = None):
+        """`primary`: this process writes logs and checkpoints and evaluates (rank 0 of a DDP run); the other
+        ranks only train."""
+        self.task, self.run_dir, self.steps, self.primary = task, Path(run_dir), steps, primary
+        self.panels = panels
         self.eval_every, self.save_every, self.log_every = eval_every, save_every, log_every
         self.monitor, self.title, self.resume = monitor, title, resume
         self.stop_at = steps if stop_at is None else min(stop_at, steps)
@@ -141,6 +144,10 @@ class Trainer:
     def run(self) -> dict:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         start, best = self._restore() if self.resume else (0, float("inf"))
+        if not self.primary:
+            for step in range(start, self.stop_at):
+                self.task.train_step(step)
+            return {"step": self.stop_at}
         log = JsonlLog(self.run_dir / "log.jsonl", keep_until=start if self.resume else None)
         bar = tqdm(total=self.steps, initial=start, desc=self.title, file=sys.stderr, dynamic_ncols=True,
                    disable=None)
@@ -162,7 +169,7 @@ class Trainer:
                         self.task.save(self.run_dir / "best", None)
                 if done % self.save_every == 0 or done in (self.steps, self.stop_at):
                     self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict()})
-                    plot_curves(log, self.run_dir / "loss.png", self.title)
+                    plot_curves(log, self.run_dir / "loss.png", self.title, self.panels)
         finally:
             bar.close()
         return {"step": self.stop_at, "best": best, **metrics}

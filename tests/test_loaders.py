@@ -74,7 +74,7 @@ def test_truncated_or_missing_weights_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="unreadable"):
         load_hf_esm(hf)
     (hf / "model.safetensors").unlink()
-    with pytest.raises(CheckpointError, match="neither model.safetensors"):
+    with pytest.raises(CheckpointError, match=r"neither model\.safetensors"):
         load_hf_esm(hf)
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")

@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from protdidi.denoiser import MaskedDenoiser
+from protdidi.methods.discriminator import Discriminator
 from protdidi.sampling import SAMPLERS, make_sampler
 from protdidi.schedule import LogLinearSchedule
+
+
+def build(name, denoiser):
+    """Every sampler, with what it needs: RGAS gets a (randomly initialised) discriminator on the denoiser."""
+    extra = {"discriminator": Discriminator(denoiser, unfrozen_blocks=1)} if name == "rgas" else {}
+    return make_sampler(name, schedule=LogLinearSchedule(), **extra)
 
 
 class Recorder(MaskedDenoiser):
@@ -25,7 +32,7 @@ class Recorder(MaskedDenoiser):
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 @pytest.mark.parametrize("steps", [1, 4, 16])
 def test_sampler_contract(name, steps, tiny_denoiser, vocab):
-    sampler = make_sampler(name, schedule=LogLinearSchedule())
+    sampler = build(name, tiny_denoiser)
     rec = Recorder(tiny_denoiser)
     gen = sampler.sample(rec, 6, 20, steps, generator=torch.Generator().manual_seed(3))
     assert gen.nfe == steps == len(rec.inputs)
@@ -46,7 +53,7 @@ def test_sampler_contract(name, steps, tiny_denoiser, vocab):
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS))
 def test_sampler_padded_batch_keeps_padding(name, tiny_denoiser, vocab):
-    sampler = make_sampler(name, schedule=LogLinearSchedule())
+    sampler = build(name, tiny_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
     gen = sampler.sample(tiny_denoiser, 3, 12, 5, generator=torch.Generator().manual_seed(0), valid=valid)
     assert (gen.tokens[~valid] == vocab.pad_id).all()

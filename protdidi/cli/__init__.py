@@ -9,6 +9,7 @@ import click
 
 from protdidi import __version__
 from protdidi.errors import UserError
+from protdidi.trainer import NonFiniteError
 
 
 class OrderedGroup(click.Group):
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message().replace("\n", " "), exc.exit_code or 2)
     except UserError as exc:
         fail(str(exc).replace("\n", " "))
+    except NonFiniteError as exc:
+        fail(f"training stopped: {exc}; the last good checkpoint is kept", 1)
     except BrokenPipeError:
         sys.stderr.close()  # `protdidi generate -o - | head` is not an error
         sys.exit(0)
@@ -49,4 +52,4 @@ def main(argv: list[str] | None = None) -> None:
         fail("interrupted", 130)
 
 
-from protdidi.cli import generate, train_teacher  # noqa: E402,F401  (registers the subcommands)
+from protdidi.cli import distill, generate, train_teacher  # noqa: E402,F401  (registers the subcommands)

@@ -23,7 +23,8 @@ from protdidi.cli.options import positive_int
 @click.option("--model", default=None, metavar="NAME|DIR|FILE",
               help="Shipped model name (default: the shipped default), a protdidi checkpoint directory, "
                    "a fair-esm .pt file or an HF EsmForMaskedLM directory.")
-@click.option("--sampler", type=click.Choice(["ancestral"]), default="ancestral", show_default=True)
+@click.option("--sampler", type=click.Choice(["ancestral", "rgas"]), default="ancestral", show_default=True,
+              help="ancestral, or rgas (reward-guided; needs a distilled student's discriminator).")
 @click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda, cuda:1, ...).")
 @click.option("-o", "--output", required=True, metavar="FILE", help="FASTA output path, or - for stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -40,6 +41,7 @@ def generate(n, nfe, length, seed, batch_size, model, sampler, device, output, q
     report = generate_proteins(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet)
     write_fasta(report.records, output)
     if not quiet:
-        click.echo(f"{n} sequences, {report.residues} residues, nfe={nfe}, {report.seconds:.1f} s "
+        cost = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in report.extra.items())
+        click.echo(f"{n} sequences, {report.residues} residues, nfe={nfe}{cost}, {report.seconds:.1f} s "
                    f"({n / report.seconds:.1f} seq/s) -> {output}", err=True)
     sys.stdout.flush()

@@ -2,8 +2,9 @@
 
 from protdidi.sampling.ancestral import AncestralSampler
 from protdidi.sampling.base import Generation, categorical_step
+from protdidi.sampling.rgas import PlanStep, RgasSampler, rgas_plan
 
-SAMPLERS = {"ancestral": AncestralSampler}
+SAMPLERS = {"ancestral": AncestralSampler, "rgas": RgasSampler}
 
 
 def make_sampler(name: str, **kwargs):
@@ -13,4 +14,5 @@ def make_sampler(name: str, **kwargs):
     return SAMPLERS[name](**kwargs)
 
 
-__all__ = ["SAMPLERS", "AncestralSampler", "Generation", "categorical_step", "make_sampler"]
+__all__ = ["SAMPLERS", "AncestralSampler", "Generation", "PlanStep", "RgasSampler", "categorical_step",
+           "make_sampler", "rgas_plan"]

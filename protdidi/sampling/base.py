@@ -21,8 +21,8 @@ class Generation:
 def categorical_step(
     log_probs: torch.Tensor,
     xt: torch.Tensor,
-    alpha_t: float,
-    alpha_s: float,
+    alpha_t: float | torch.Tensor,
+    alpha_s: float | torch.Tensor,
     mask_id: int,
     sampleable: torch.Tensor,
     generator: torch.Generator | None,
@@ -31,11 +31,14 @@ def categorical_step(
 
     For a masked position, q(x_s = v) ∝ p(x0 = v | x_t)·(α_s − α_t) for sampleable v, and
     q(x_s = mask) ∝ 1 − α_s. Unmasked positions never change. With α_s = 1 (s = 0) no mask survives.
-    log_probs: Float[B, L, V] (SUBS output); xt: Long[B, L]; sampleable: Bool[V].
+    log_probs: Float[B, L, V] (SUBS output); xt: Long[B, L]; sampleable: Bool[V]; α_t, α_s: numbers, or
+    Float[B] tensors for a different step per sequence.
     """
     lp = log_probs.to(torch.float64).masked_fill(~sampleable, float("-inf"))
-    probs = torch.softmax(lp, dim=-1) * (alpha_s - alpha_t)
-    probs[..., mask_id] = 1.0 - alpha_s
+    a_t, a_s = (torch.as_tensor(a, dtype=torch.float64, device=lp.device).reshape(-1, 1, 1)
+                for a in (alpha_t, alpha_s))
+    probs = torch.softmax(lp, dim=-1) * (a_s - a_t)
+    probs[..., mask_id] = (1.0 - a_s)[..., 0]
     # Gumbel-max over log q; uniforms in float64 so that tiny probabilities are resolved exactly.
     u = torch.rand(probs.shape, generator=generator, dtype=torch.float64, device=generator.device
                    if generator is not None else probs.device).to(probs.device)

@@ -42,6 +42,19 @@ class EsmDenoiser(MaskedDenoiser):
     def logits(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
         return self.backbone(frame(xt, valid, self.vocab))[:, 1:-1]
 
-    def hidden(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
-        """Final hidden states at body positions, Float[B, L, D]."""
-        return self.backbone.hidden(frame(xt, valid, self.vocab))[:, 1:-1]
+    def hidden(self, xt: torch.Tensor, t: torch.Tensor, valid: torch.Tensor | None = None,
+               soft: torch.Tensor | None = None) -> torch.Tensor:
+        """Final hidden states at body positions, Float[B, L, D]; `soft` Float[B, L, V] gives soft body tokens."""
+        tokens = frame(xt, valid, self.vocab)
+        if soft is not None:
+            framed = torch.nn.functional.one_hot(tokens, self.vocab.size).to(soft.dtype)
+            body = soft if valid is None else torch.where(valid[..., None], soft, framed[:, 1:-1])
+            soft = torch.cat([framed[:, :1], body, framed[:, -1:]], dim=1)
+        return self.backbone.hidden(tokens, soft)[:, 1:-1]
+
+    @property
+    def hidden_dim(self) -> int:
+        return self.backbone.cfg.embed_dim
+
+    def blocks(self) -> list[torch.nn.Module]:
+        return list(self.backbone.layers)

@@ -22,6 +22,18 @@ class GenerationReport:
     nfe: int
     seconds: float
     residues: int
+    extra: dict  # sampler counters summed over batches (RGAS: discriminator forwards/backwards per sequence)
+
+
+def build_sampler(model: LoadedModel, name: str):
+    """The named sampler for this model; RGAS needs a distilled student (its discriminator)."""
+    if name == "rgas":
+        if model.load_discriminator is None:
+            raise UserError(f"--sampler rgas needs a distilled student with a discriminator; "
+                            f"{model.name!r} is a {model.kind}")
+        return make_sampler("rgas", schedule=model.schedule, discriminator=model.load_discriminator(),
+                            **model.sampler_defaults)
+    return make_sampler(name, schedule=model.schedule)
 
 
 def choose_lengths(model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:
@@ -50,7 +62,8 @@ def generate_proteins(model: LoadedModel, n: int, nfe: int, length: int | None, 
     g = torch.Generator().manual_seed(seed)
     lengths = choose_lengths(model, n, length, g)
     order = sorted(range(n), key=lambda i: (lengths[i], i))
-    engine = make_sampler(sampler, schedule=model.schedule)
+    engine = build_sampler(model, sampler)
+    extra: dict[str, int] = {}
     model.denoiser.to(device).eval()
     tokens: dict[int, torch.Tensor] = {}
     start = time.perf_counter()
@@ -62,6 +75,8 @@ def generate_proteins(model: LoadedModel, n: int, nfe: int, length: int | None, 
         valid = torch.arange(int(sizes.max()))[None, :] < sizes[:, None]
         gen = engine.sample(model.denoiser, len(chunk), valid.shape[1], nfe, generator=g, device=device,
                             valid=None if bool(valid.all()) else valid)
+        for key, value in gen.extra.items():  # per-sequence counts: weight by the batch size
+            extra[key] = extra.get(key, 0) + value * len(chunk)
         for i, row in zip(chunk, gen.tokens.cpu(), strict=True):
             tokens[i] = row[: lengths[i]]
         bar.update(len(chunk))
@@ -72,4 +87,4 @@ def generate_proteins(model: LoadedModel, n: int, nfe: int, length: int | None, 
                              description=f"len={lengths[i]} model={model.name} nfe={nfe} seed={seed} "
                                          f"sampler={sampler}")
                for i in range(n)]
-    return GenerationReport(records, nfe, seconds, sum(lengths))
+    return GenerationReport(records, nfe, seconds, sum(lengths), {k: v / n for k, v in extra.items()})

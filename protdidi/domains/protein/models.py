@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from protdidi.checkpoint import load_weights, read_config, read_vocab, save_checkpoint
+from protdidi.checkpoint import load_weights, read_config, read_vocab, read_weights, save_checkpoint
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.errors import CheckpointError, UserError
@@ -15,9 +17,10 @@ from protdidi.schedule import make_schedule
 from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-# Shipped models by name; the first is the default of `protdidi generate`.
+# Shipped models by name (directories under protdidi/assets/).
 SHIPPED = {"teacher": "protdidi-cath-teacher"}
-DEFAULT_MODEL = "teacher"
+DEFAULT_MODEL = "teacher"  # what `protdidi generate` uses without --model
+DEFAULT_TEACHER = "teacher"  # what `protdidi distill` distils without --teacher
 
 
 @dataclass
@@ -29,6 +32,10 @@ class LoadedModel:
     schedule: object
     max_length: int
     lengths: dict[int, int] = field(default_factory=dict)  # training length histogram (may be empty)
+    kind: str = "teacher"  # "teacher" or "student"
+    # Students: builds the discriminator (from the referenced teacher) for reward-guided sampling.
+    load_discriminator: Callable[[], object] | None = None
+    sampler_defaults: dict = field(default_factory=dict)  # the student's RGAS settings
 
 
 def save_protein_model(path: Path, denoiser: EsmDenoiser, name: str, schedule_spec: dict, lengths: dict,
@@ -53,8 +60,50 @@ def _load_protdidi_dir(path: Path) -> LoadedModel:
         raise CheckpointError(f"{path}: bad architecture in config.json ({err})") from None
     load_weights(denoiser, path, "model")
     lengths = {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}
+    kind = cfg.get("kind", "teacher")
+    loader = (lambda: load_discriminator(path, cfg)) if kind == "student" else None
     return LoadedModel(denoiser.eval(), cfg.get("name", path.name), make_schedule(cfg["schedule"]),
-                       denoiser.max_length, lengths)
+                       denoiser.max_length, lengths, kind, loader, dict(cfg.get("sampler", {})))
+
+
+def weights_file(spec: str) -> Path:
+    """The file holding a model's weights (what a student's teacher reference fingerprints)."""
+    path = ASSETS / SHIPPED[spec] if spec in SHIPPED else Path(spec)
+    if path.is_file():
+        return path
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (path / name).exists():
+            return path / name
+    raise UserError(f"model {spec!r}: no weights file found")
+
+
+def teacher_reference(spec: str | None) -> dict:
+    """How a student checkpoint names its teacher: the shipped name or an absolute path, plus a sha256 of
+    the teacher's weights file so that a changed teacher is noticed. Teacher weights are never copied."""
+    spec = spec or DEFAULT_TEACHER
+    ref = spec if spec in SHIPPED else str(Path(spec).resolve())
+    digest = hashlib.sha256(weights_file(ref).read_bytes()).hexdigest()
+    return {"spec": ref, "sha256": digest}
+
+
+def load_discriminator(path: Path, cfg: dict):
+    """Rebuild a student's discriminator: the referenced teacher's trunk plus the saved trainable part."""
+    from protdidi.methods.discriminator import Discriminator
+
+    ref = cfg.get("teacher") or {}
+    spec = ref.get("spec")
+    if not spec:
+        raise CheckpointError(f"{path}: config.json names no teacher")
+    try:
+        found = weights_file(spec)
+    except UserError:
+        raise UserError(f"{path}: its teacher {spec!r} is not available (needed for the discriminator)") from None
+    if ref.get("sha256") and hashlib.sha256(found.read_bytes()).hexdigest() != ref["sha256"]:
+        raise CheckpointError(f"{path}: the teacher at {spec!r} is not the one this student was distilled from")
+    teacher = load_protein_model(spec).denoiser
+    disc = Discriminator(teacher, int(cfg.get("discriminator", {}).get("unfrozen_blocks", 4)))
+    disc.load_trainable_state(read_weights(path, "discriminator"), str(path / "discriminator.safetensors"))
+    return disc.eval()
 
 
 def _wrap_esm(backbone, name: str) -> LoadedModel:

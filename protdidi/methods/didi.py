@@ -1,0 +1,282 @@
+"""DiDi-Instruct (arXiv 2509.25035): distil a masked-diffusion teacher into a few-step student by minimising
+the integral KL between the student-pushed and the real marginals, with a discriminator as density-ratio
+estimator and a grouped policy-gradient update. Written once over `MaskedDenoiser`/`Vocab`.
+
+One iteration (see ../shared/reference/distillation-methods.md §2.8):
+  real partners x (B) → repeated G times; τ ~ Beta(a, b) per rollout, clamped to [τ_min, 1 − τ_min];
+  student rollout 1 → τ → t_final (no grad); z_fake, z_real = both re-masked at α(τ) ("coupled time");
+  D step (BCE, label smoothing, masked positions only); reward r = mean masked clip(logit D(z_fake), ±8);
+  A = group-normalised r; L = −mean(ω(τ)·A·(logp₁+logp₂)) + kl_beta·(c_hi·KL₁ + c_lo·KL₂) − ent_beta·H;
+  student step; EMA.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from protdidi.batching import BatchStream
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.distributed import is_distributed, mean_across, rank
+from protdidi.methods.discriminator import Discriminator
+from protdidi.methods.rewards import group_normalize, log_odds_reward, masked_mean, time_weight
+from protdidi.methods.rollout import trajectory_logprob, two_step_rollout
+from protdidi.process import add_noise
+from protdidi.schedule import LogLinearSchedule
+from protdidi.trainer import ema_update, optimizer_step
+
+REAL_SIDES = ("data", "teacher")
+
+
+@dataclass
+class DidiConfig:
+    """Every coefficient of the method; defaults are the specification's (released-code) values."""
+
+    group_size: int = 4  # G rollouts share one real partner
+    tau_beta: tuple[float, float] = (1.0, 1.0)  # τ ~ Beta(a, b): 'beta11' = uniform
+    tau_min: float = 0.02  # τ clamped to [tau_min, 1 − tau_min]
+    t_final: float = 1e-3  # the rollout's second step ends here
+    remask_prob: float = 0.0
+    importance_weight: bool = False  # divide ω by the Beta density π(τ)
+    omega_min: float = 0.1
+    omega_max: float = 10.0
+    reward_clip: float = 8.0
+    advantage_clip: float = 3.0
+    advantage_eps: float = 1e-8
+    label_smoothing: float = 0.1
+    real_side: str = "data"  # 'data' (training sequences, as released) or 'teacher' (many-step teacher samples)
+    teacher_pool_size: int = 512
+    teacher_pool_nfe: int = 256
+    disc_unfrozen_blocks: int = 4
+    disc_lr: float = 1e-5
+    disc_betas: tuple[float, float] = (0.9, 0.999)
+    disc_weight_decay: float = 0.0
+    disc_grad_clip: float = 1.0
+    student_lr: float = 1e-6
+    student_betas: tuple[float, float] = (0.9, 0.999)
+    student_weight_decay: float = 0.0
+    student_grad_clip: float = 0.5
+    warmup_steps: int = 1000  # linear warm-up, then linear decay to 0 at the last step (both optimisers)
+    kl_beta: float = 1.0
+    kl_hi_coef: float = 0.01  # KL(teacher ‖ student) at the all-mask input
+    kl_lo_coef: float = 0.01  # … and at x_τ
+    entropy_beta: float = 5e-4
+    ema: float = 0.999
+
+    def __post_init__(self) -> None:
+        if self.group_size < 1:
+            raise ValueError("group_size must be >= 1")
+        if min(self.tau_beta) <= 0:
+            raise ValueError("tau_beta parameters must be > 0")
+        if not 0 < self.tau_min < 0.5:
+            raise ValueError("tau_min must be in (0, 0.5)")
+        if not 0 <= self.t_final < self.tau_min:
+            raise ValueError("t_final must be in [0, tau_min)")
+        if self.real_side not in REAL_SIDES:
+            raise ValueError(f"real_side must be one of {REAL_SIDES} (got {self.real_side!r})")
+        if not 0 <= self.label_smoothing < 0.5 or not 0 <= self.remask_prob < 1 or not 0 <= self.ema < 1:
+            raise ValueError("label_smoothing must be in [0, 0.5), remask_prob and ema in [0, 1)")
+        if self.student_lr <= 0 or self.disc_lr <= 0:
+            raise ValueError("learning rates must be > 0")
+
+
+@dataclass
+class DistillLoopConfig:
+    steps: int = 10000
+    batch_size: int = 8  # real partners per process and iteration (rollouts = batch_size × group_size)
+    seed: int = 0
+    eval_every: int = 200
+    save_every: int = 200
+    log_every: int = 10
+    eval_samples: int = 32
+    eval_nfe: int = 16
+
+
+def warmup_linear(step: int, total: int, warmup: int) -> float:
+    """LR multiplier: linear warm-up over `warmup` steps, then linear decay to 0 at `total`."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def sample_tau(cfg: DidiConfig, n: int, generator: torch.Generator, device) -> torch.Tensor:
+    """τ ~ Beta(a, b) from the generator (as the ratio of two Gammas, via inverse-free sampling), clamped."""
+    a, b = cfg.tau_beta
+    if a == 1.0 and b == 1.0:
+        tau = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+    else:
+        # Gamma(k) draws from the generator: Marsaglia–Tsang on normals/uniforms of this generator.
+        tau = _beta_from_generator(a, b, n, generator, device)
+    return tau.clamp(cfg.tau_min, 1.0 - cfg.tau_min).float()
+
+
+def _gamma(shape: float, n: int, generator: torch.Generator, device) -> torch.Tensor:
+    boost = shape < 1
+    d = (shape + 1 if boost else shape) - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    out = torch.empty(n, dtype=torch.float64, device=device)
+    todo = torch.ones(n, dtype=torch.bool, device=device)
+    while bool(todo.any()):
+        z = torch.randn(n, generator=generator, device=device, dtype=torch.float64)
+        u = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+        v = (1 + c * z) ** 3
+        ok = (v > 0) & (torch.log(u.clamp_min(1e-300)) < 0.5 * z**2 + d - d * v + d * torch.log(v.clamp_min(1e-300)))
+        take = todo & ok
+        out[take] = (d * v)[take]
+        todo &= ~ok
+    if boost:
+        out = out * torch.rand(n, generator=generator, device=device, dtype=torch.float64) ** (1.0 / shape)
+    return out
+
+
+def _beta_from_generator(a: float, b: float, n: int, generator: torch.Generator, device) -> torch.Tensor:
+    x, y = _gamma(a, n, generator, device), _gamma(b, n, generator, device)
+    return x / (x + y)
+
+
+def beta_density(cfg: DidiConfig, tau: torch.Tensor) -> torch.Tensor:
+    a, b = cfg.tau_beta
+    log_norm = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    return torch.exp(log_norm + (a - 1) * torch.log(tau) + (b - 1) * torch.log1p(-tau))
+
+
+def discriminator_loss(logits: torch.Tensor, masked: torch.Tensor, real: bool, smoothing: float) -> torch.Tensor:
+    """BCE with label smoothing (real → 1−s, fake → s), averaged over the masked positions of the batch."""
+    target = torch.full_like(logits, 1.0 - smoothing if real else smoothing)
+    bce = F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="none")
+    m = masked.float()
+    return (bce * m).sum() / m.sum().clamp_min(1.0)
+
+
+def kl_and_entropy(teacher_lp: torch.Tensor, student_lp: torch.Tensor, masked: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean over masked positions of KL(teacher ‖ student) and of the student's entropy (SUBS log-probs).
+
+    −inf log-probs (forbidden ids) are replaced by 0 where they are multiplied by a zero probability, so that
+    no 0·∞ reaches the backward pass."""
+    t_safe = torch.where(torch.isfinite(teacher_lp), teacher_lp, torch.zeros_like(teacher_lp))
+    s_safe = torch.where(torch.isfinite(student_lp), student_lp, torch.zeros_like(student_lp))
+    kl = (teacher_lp.exp() * (t_safe - s_safe)).sum(-1)
+    ent = -(student_lp.exp() * s_safe).sum(-1)
+    m = masked.float()
+    n = m.sum().clamp_min(1.0)
+    return (kl * m).sum() / n, (ent * m).sum() / n
+
+
+class DidiTask:
+    """A trainer task: one DiDi-Instruct iteration per `train_step`. The teacher is frozen and never saved."""
+
+    def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, cfg: DidiConfig,
+                 loop: DistillLoopConfig, device: torch.device,
+                 evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
+                 save_fn: Callable[[Path, MaskedDenoiser, Discriminator, dict | None], None]):
+        self.cfg, self.loop, self.schedule, self.stream, self.device = cfg, loop, schedule, stream, device
+        self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
+        self.teacher = teacher.to(device).eval().requires_grad_(False)
+        self.student = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.ema = copy.deepcopy(self.teacher)
+        self.disc = Discriminator(self.teacher, cfg.disc_unfrozen_blocks).to(device).train()
+        self.student_ddp, self.disc_ddp = self.student, self.disc
+        if is_distributed():
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            self.student_ddp = DDP(self.student, device_ids=ids)
+            self.disc_ddp = DDP(self.disc, device_ids=ids)
+        self.student_opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.student_lr, betas=cfg.student_betas,
+                                             weight_decay=cfg.student_weight_decay)
+        self.disc_opt = torch.optim.AdamW([p for p in self.disc.parameters() if p.requires_grad], lr=cfg.disc_lr,
+                                          betas=cfg.disc_betas, weight_decay=cfg.disc_weight_decay)
+
+    # -- one iteration ------------------------------------------------------------------------------------
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg, dev = self.cfg, self.device
+        scale = warmup_linear(step, self.loop.steps, cfg.warmup_steps)
+        for opt, lr in ((self.student_opt, cfg.student_lr), (self.disc_opt, cfg.disc_lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+        seed = (self.loop.seed * 1_000_003 + step) * 4099 + rank()
+        torch.manual_seed(seed)  # dropout, if any
+        g = torch.Generator(device=dev).manual_seed(seed)
+        x_real, valid = (t.to(dev) for t in self.stream.batch(step))
+        x_real = x_real.repeat_interleave(cfg.group_size, dim=0)
+        valid = valid.repeat_interleave(cfg.group_size, dim=0)
+        tau = sample_tau(cfg, x_real.shape[0], g, dev)
+
+        ro = two_step_rollout(self.student, valid, tau, self.schedule, cfg.t_final, g, cfg.remask_prob)
+        alpha_tau = self.schedule.alpha(tau)
+        z_real = add_noise(x_real, alpha_tau, self.vocab.mask_id, g, valid)
+        z_fake = add_noise(ro.x0, alpha_tau, self.vocab.mask_id, g, valid)
+        m_real = (z_real == self.vocab.mask_id) & valid
+        m_fake = (z_fake == self.vocab.mask_id) & valid
+
+        d_logs = self._discriminator_step(z_real, z_fake, m_real, m_fake, tau, valid)
+        with torch.no_grad():
+            reward = log_odds_reward(self.disc(z_fake, tau, valid), m_fake, cfg.reward_clip)
+        adv = group_normalize(reward, cfg.group_size, cfg.advantage_eps, cfg.advantage_clip)
+        omega = time_weight(self.schedule, tau, cfg.omega_min, cfg.omega_max)
+        if cfg.importance_weight:
+            omega = omega / beta_density(cfg, tau)
+        s_logs = self._student_step(ro, (omega * adv).detach())
+        ema_update(self.ema, self.student, cfg.ema)
+        return {"loss": s_logs.pop("loss"), **s_logs, **d_logs, "reward": mean_across(float(reward.mean())),
+                "tau": float(tau.mean()), "lr": cfg.student_lr * scale}
+
+    def _discriminator_step(self, z_real, z_fake, m_real, m_fake, tau, valid) -> dict[str, float]:
+        cfg = self.cfg
+        logits = self.disc_ddp(torch.cat([z_real, z_fake]), torch.cat([tau, tau]), torch.cat([valid, valid]))
+        real, fake = logits.chunk(2)
+        loss = 0.5 * (discriminator_loss(real, m_real, True, cfg.label_smoothing)
+                      + discriminator_loss(fake, m_fake, False, cfg.label_smoothing))
+        optimizer_step(loss, self.disc.parameters(), self.disc_opt, cfg.disc_grad_clip, "discriminator")
+        with torch.no_grad():
+            acc = 0.5 * (masked_mean((real > 0).float(), m_real).mean()
+                         + masked_mean((fake < 0).float(), m_fake).mean())
+        return {"d_loss": mean_across(float(loss.detach())), "d_acc": mean_across(float(acc))}
+
+    def _student_step(self, ro, weight: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg
+        xs, ts, vs = ro.inputs()
+        log_probs = self.student_ddp(xs, ts, vs)
+        lp1, lp2 = trajectory_logprob(log_probs, ro, self.vocab.mask_id)
+        pg = -(weight * (lp1 + lp2)).mean()
+        with torch.no_grad():
+            teacher_lp = self.teacher(xs, ts, vs)
+        masked = (xs == self.vocab.mask_id) & vs
+        b = ro.x1.shape[0]
+        kl1, h1 = kl_and_entropy(teacher_lp[:b], log_probs[:b], masked[:b])
+        kl2, h2 = kl_and_entropy(teacher_lp[b:], log_probs[b:], masked[b:])
+        entropy = 0.5 * (h1 + h2)
+        loss = pg + cfg.kl_beta * (cfg.kl_hi_coef * kl1 + cfg.kl_lo_coef * kl2) - cfg.entropy_beta * entropy
+        grad_norm = optimizer_step(loss, self.student.parameters(), self.student_opt, cfg.student_grad_clip, "student")
+        out = {"loss": loss, "pg": pg, "kl_hi": kl1, "kl_lo": kl2, "entropy": entropy}
+        return {**{k: mean_across(float(v.detach())) for k, v in out.items()}, "grad_norm": grad_norm}
+
+    @property
+    def vocab(self):
+        return self.teacher.vocab
+
+    # -- trainer protocol ---------------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, float]:
+        return self.evaluate_fn(self.ema)
+
+    def state_dict(self) -> dict:
+        return {"student": self.student.state_dict(), "ema": self.ema.state_dict(),
+                "disc": self.disc.trainable_state(), "student_opt": self.student_opt.state_dict(),
+                "disc_opt": self.disc_opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.student.load_state_dict(state["student"])
+        self.ema.load_state_dict(state["ema"])
+        self.disc.load_trainable_state(state["disc"], "trainer_state.pt")
+        self.student_opt.load_state_dict(state["student_opt"])
+        self.disc_opt.load_state_dict(state["disc_opt"])
+
+    def save(self, path: Path, trainer_state: dict | None) -> None:
+        self.save_fn(path, self.ema, self.disc, trainer_state)

@@ -1,0 +1,291 @@
+"""DiDi-Instruct: gradient routing, rewards and their normalisation, ω(τ), the discriminator step, the RGAS
+plan and cost counters, checkpoints that reference the teacher, exact resume (also after SIGKILL), and
+the `distill` command."""
+
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from protdidi.batching import BatchStream
+from protdidi.domains.protein.models import load_protein_model, save_protein_model
+from protdidi.errors import CheckpointError
+from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig, kl_and_entropy, sample_tau
+from protdidi.methods.discriminator import Discriminator
+from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
+from protdidi.models.esm2 import Esm2Config
+from protdidi.sampling import RgasSampler, rgas_plan
+from protdidi.schedule import LogLinearSchedule
+from protdidi.teachers.esm_denoiser import EsmDenoiser
+
+TOY_LOOP = ["loop.batch_size=2", "loop.eval_samples=4", "loop.log_every=1", "didi.disc_unfrozen_blocks=1",
+            "didi.warmup_steps=2", "didi.student_lr=1e-3", "didi.disc_lr=1e-3", "data.max_length=32", "device=cpu"]
+
+
+@pytest.fixture
+def teacher_dir(tmp_path, vocab):
+    torch.manual_seed(0)
+    cfg = Esm2Config(num_layers=2, embed_dim=32, attention_heads=4, max_length=64)
+    path = tmp_path / "teacher"
+    save_protein_model(path, EsmDenoiser.from_config(cfg, vocab), "tiny-teacher", {"name": "loglinear", "eps": 1e-3},
+                       {12: 2, 20: 3, 30: 1})
+    return path
+
+
+def make_task(teacher, vocab, **overrides):
+    seqs = [torch.randint(4, 24, (int(n),), generator=torch.Generator().manual_seed(i)) for i, n in
+            enumerate([9, 12, 15, 20, 7, 11])]
+    stream = BatchStream(seqs, 2, 32, vocab.pad_id, 0)
+    cfg = DidiConfig(**{"disc_unfrozen_blocks": 1, "student_lr": 1e-3, "disc_lr": 1e-3, "warmup_steps": 1,
+                        **overrides})
+    return DidiTask(teacher, LogLinearSchedule(), stream, cfg, DistillLoopConfig(steps=10, batch_size=2),
+                    torch.device("cpu"), lambda m: {}, None)
+
+
+def snapshot(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_gradients_flow_only_where_intended(tiny_denoiser, vocab):
+    task = make_task(tiny_denoiser, vocab)
+    teacher0, student0, disc0 = snapshot(task.teacher), snapshot(task.student), snapshot(task.disc)
+    for step in range(2):
+        task.train_step(step)
+    assert all(p.grad is None for p in task.teacher.parameters()), "the teacher received gradients"
+    assert all(torch.equal(v, teacher0[k]) for k, v in task.teacher.state_dict().items())
+    assert any(not torch.equal(v, student0[k]) for k, v in task.student.state_dict().items())
+    disc1 = task.disc.state_dict()
+    blocks = len(task.disc.trunk.blocks())
+    frozen = [k for k in disc1 if k.startswith("trunk.") and f"layers.{blocks - 1}." not in k]
+    trainable = [k for k in disc1 if f"layers.{blocks - 1}." in k or k.startswith(("head.", "time_embed."))]
+    assert frozen and trainable
+    assert all(torch.equal(disc1[k], disc0[k]) for k in frozen), "a frozen discriminator block changed"
+    assert all(p.grad is None for n, p in task.disc.named_parameters() if n in frozen)
+    changed = [k for k in trainable if not torch.equal(disc1[k], disc0[k])]
+    assert any("layers" in k for k in changed) and any(k.startswith("head.") for k in changed)
+    # The EMA moved towards the student, by (1 − 0.999) per step.
+    assert any(not torch.equal(v, student0[k]) for k, v in task.ema.state_dict().items())
+
+
+def test_group_normalisation_matches_hand_computation():
+    r = torch.tensor([1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0, 10.0])
+    a = group_normalize(r, 4)
+    s = math.sqrt(5.0 / 3.0)  # unbiased std of 1, 2, 3, 4
+    expected = [-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s, 0.0, 0.0, 0.0, 0.0]
+    assert a.tolist() == pytest.approx(expected, abs=1e-6)
+    # One 1 among fifteen 0s: mean 1/16, unbiased std 1/4, so (15/16)/(1/4) = 3.75 is clipped to 3.
+    r = torch.zeros(16)
+    r[5] = 1.0
+    a = group_normalize(r, 16)
+    assert a[5].item() == pytest.approx(3.0)
+    assert a[0].item() == pytest.approx(-(1 / 16) / 0.25, abs=1e-6)
+    with pytest.raises(ValueError):
+        group_normalize(torch.zeros(6), 4)
+
+
+def test_reward_is_clipped_log_odds_over_masked_positions():
+    logits = torch.tensor([[0.5, -2.0, 20.0, 3.0]])
+    masked = torch.tensor([[True, True, True, False]])
+    # log(D + 1e-6) − log(1 − D + 1e-6) ≈ the logit for moderate values; 20 is clipped to 8.
+    expected = (0.5 - 2.0 + 8.0) / 3
+    assert log_odds_reward(logits, masked).item() == pytest.approx(expected, abs=1e-3)
+
+
+def test_time_weight_matches_closed_form():
+    sched = LogLinearSchedule()
+    tau = torch.tensor([0.02, 0.05, 0.1, 0.3, 0.5, 0.98], dtype=torch.float64)
+    closed = (1.0 / tau).clamp(0.1, 10.0)
+    assert torch.allclose(time_weight(sched, tau), closed, rtol=1e-12)
+    # and against the finite difference the released code uses (step 1e-4)
+    fd = -(sched.alpha(tau + 1e-4) - sched.alpha(tau)) / 1e-4 / (1 - sched.alpha(tau))
+    assert torch.allclose(time_weight(sched, tau), fd.clamp(0.1, 10.0), rtol=1e-6)
+
+
+def test_tau_draws_follow_the_beta_and_are_clamped():
+    g = torch.Generator().manual_seed(0)
+    uniform = sample_tau(DidiConfig(), 20000, g, "cpu")
+    assert uniform.min() >= 0.02 and uniform.max() <= 0.98
+    assert uniform.mean().item() == pytest.approx(0.5, abs=0.01)
+    beta25 = sample_tau(DidiConfig(tau_beta=(2.0, 5.0)), 20000, g, "cpu")
+    assert beta25.mean().item() == pytest.approx(2 / 7, abs=0.01)  # Beta(2, 5) mean
+    assert beta25.var().item() == pytest.approx(10 / (49 * 8), rel=0.08)  # ab / ((a+b)²(a+b+1))
+
+
+def test_kl_and_entropy_on_known_distributions():
+    p = torch.tensor([[[0.5, 0.5, 0.0]]]).log()
+    q = torch.tensor([[[0.25, 0.75, 0.0]]]).log()
+    kl, ent = kl_and_entropy(p, q, torch.tensor([[True]]))
+    assert kl.item() == pytest.approx(0.5 * math.log(2) + 0.5 * math.log(2 / 3), abs=1e-6)
+    assert ent.item() == pytest.approx(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)), abs=1e-6)
+
+
+def test_one_discriminator_step_lowers_its_loss_on_a_fixed_batch(tiny_denoiser, vocab):
+    task = make_task(tiny_denoiser, vocab)
+    g = torch.Generator().manual_seed(0)
+    valid = torch.ones(8, 16, dtype=torch.bool)
+    real = torch.randint(4, 8, (8, 16), generator=g)  # a few residues only
+    fake = torch.randint(4, 24, (8, 16), generator=g)
+    tau = torch.full((8,), 0.3)
+    z_real = torch.where(torch.rand(8, 16, generator=g) < 0.3, vocab.mask_id, real)
+    z_fake = torch.where(torch.rand(8, 16, generator=g) < 0.3, vocab.mask_id, fake)
+    m_real, m_fake = z_real == vocab.mask_id, z_fake == vocab.mask_id
+    first = task._discriminator_step(z_real, z_fake, m_real, m_fake, tau, valid)["d_loss"]
+    second = task._discriminator_step(z_real, z_fake, m_real, m_fake, tau, valid)["d_loss"]
+    assert second < first
+
+
+def test_discriminator_accepts_soft_tokens(tiny_denoiser, vocab):
+    disc = Discriminator(tiny_denoiser, 1).eval()
+    x = torch.randint(4, 24, (2, 10))
+    t = torch.tensor([0.3, 0.7])
+    hard = disc(x, t)
+    one_hot = torch.nn.functional.one_hot(x, vocab.size).float()
+    assert torch.allclose(disc(x, t, soft=one_hot), hard, atol=1e-5)
+    # A fresh discriminator starts time-agnostic (zero last layer); once that layer is non-zero, τ matters.
+    assert torch.allclose(disc(x, torch.tensor([0.9, 0.1])), hard)
+    torch.nn.init.normal_(disc.time_embed.mlp[2].weight, std=0.5)
+    assert not torch.allclose(disc(x, torch.tensor([0.9, 0.1])), disc(x, t))
+    with pytest.raises(ValueError):
+        Discriminator(tiny_denoiser, 3)
+
+
+@pytest.mark.parametrize("steps,ratio,tilt", [(16, 0.5, 8), (8, 0.25, 6), (4, 1.0, 0), (3, 0.0, 3)])
+def test_rgas_plan_matches_config(steps, ratio, tilt):
+    plan = rgas_plan(steps, ratio, 30.0, 40.0, 4)
+    assert [p.kind for p in plan] == ["tilt"] * tilt + ["rerank"] * (steps - tilt)
+    hs = [p.guidance for p in plan if p.kind == "tilt"]
+    if tilt > 1:
+        assert hs[0] == 30.0 and hs[-1] == pytest.approx(40.0)
+        assert hs == pytest.approx([30.0 + 10.0 * i / (tilt - 1) for i in range(tilt)])
+    assert all(p.candidates == 4 for p in plan if p.kind == "rerank")
+
+
+def test_rgas_counts_its_discriminator_cost(tiny_denoiser):
+    sampler = RgasSampler(LogLinearSchedule(), Discriminator(tiny_denoiser, 1), num_candidates=3, rerank_ratio=0.5)
+    gen = sampler.sample(tiny_denoiser, 2, 10, 8, generator=torch.Generator().manual_seed(0))
+    assert gen.nfe == 8
+    assert gen.extra == {"disc_forwards": 4 + 4 * 3, "disc_backwards": 4}
+
+
+def test_tilting_moves_samples_towards_what_the_discriminator_likes(tiny_denoiser, vocab):
+    """A discriminator that scores "is this W" per position: gradient tilting must raise W's frequency,
+    re-ranking too, and neither may touch the plain sampler's output when switched off."""
+    favoured = vocab.tokens.index("W")
+
+    class LikesW(torch.nn.Module):
+        vocab = tiny_denoiser.vocab
+
+        def forward(self, zt, t, valid=None, soft=None):
+            probs = soft if soft is not None else torch.nn.functional.one_hot(zt, vocab.size).float()
+            return 10.0 * probs[..., favoured]
+
+    def freq(**kw):
+        sampler = RgasSampler(LogLinearSchedule(), LikesW(), **kw)
+        tokens = sampler.sample(tiny_denoiser, 16, 30, 8, generator=torch.Generator().manual_seed(1)).tokens
+        return (tokens == favoured).float().mean().item()
+
+    base = freq(num_candidates=1, rerank_ratio=0.0, guidance_start=0.0, guidance_end=0.0)
+    assert freq(num_candidates=1, rerank_ratio=0.0, guidance_start=40.0, guidance_end=40.0) > base + 0.2
+    assert freq(num_candidates=8, rerank_ratio=1.0) > base + 0.01
+
+
+def run_cli(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "protdidi", *args], capture_output=True, text=True)
+    if check and proc.returncode:
+        raise AssertionError(proc.stderr)
+    return proc
+
+
+def distill_args(teacher_dir, toy_fasta, steps, *extra):
+    sets = [*TOY_LOOP, f"loop.steps={steps}", *extra]
+    return ["distill", "--domain", "protein", "--teacher", str(teacher_dir), "--data", str(toy_fasta),
+            *[a for s in sets for a in ("--set", s)]]
+
+
+def weights(path):
+    return load_file(str(path / "model.safetensors")), load_file(str(path / "discriminator.safetensors"))
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_distill_writes_a_student_that_references_its_teacher(tmp_path, teacher_dir, toy_fasta, vocab):
+    run = tmp_path / "run"
+    run_cli(*distill_args(teacher_dir, toy_fasta, 4, "loop.eval_every=2", "loop.save_every=2"), "-o", str(run))
+    for name in ("config.yaml", "log.jsonl", "loss.png", "last/trainer_state.pt", "last/model.safetensors",
+                 "last/discriminator.safetensors", "last/vocab.json", "best/config.json"):
+        assert (run / name).exists(), name
+    log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    assert {"loss", "reward", "d_acc", "d_loss", "kl_hi", "entropy"} <= set(log[0])
+    assert any("valid_sample_nelbo" in r for r in log)
+    cfg = json.loads((run / "last" / "config.json").read_text())
+    assert cfg["kind"] == "student" and cfg["teacher"]["spec"] == str(teacher_dir.resolve())
+    # The discriminator file holds only its trainable part: no embedding, no frozen first block.
+    disc_keys = set(load_file(str(run / "last" / "discriminator.safetensors")))
+    assert not any("embed_tokens" in k or "layers.0." in k for k in disc_keys)
+    assert any("layers.1." in k for k in disc_keys) and any(k.startswith("head.") for k in disc_keys)
+    student = load_protein_model(str(run / "last"))
+    disc = student.load_discriminator()
+    assert isinstance(disc, Discriminator) and student.kind == "student"
+    # A changed teacher is noticed.
+    (teacher_dir / "model.safetensors").write_bytes((teacher_dir / "model.safetensors").read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(CheckpointError, match="not the one"):
+        load_protein_model(str(run / "last")).load_discriminator()
+
+
+def test_distill_resume_is_exact_even_after_sigkill(tmp_path, teacher_dir, toy_fasta):
+    args = distill_args(teacher_dir, toy_fasta, 40, "loop.eval_every=100", "loop.save_every=2")
+    run_cli(*args, "-o", str(tmp_path / "ref"))
+    run_cli(*args, "--stop-at", "3", "-o", str(tmp_path / "part"))
+    run_cli(*args, "--resume", "-o", str(tmp_path / "part"))
+    ref = weights(tmp_path / "ref" / "last")
+    part = weights(tmp_path / "part" / "last")
+    assert same(ref[0], part[0]) and same(ref[1], part[1])
+    proc = subprocess.Popen([sys.executable, "-m", "protdidi", *args, "-o", str(tmp_path / "killed")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "killed" / "last" / "trainer_state.pt"
+    deadline = time.time() + 120
+    while not state.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert torch.load(state, weights_only=False)["step"] < 40, "the run finished before it could be killed"
+    run_cli(*args, "--resume", "-o", str(tmp_path / "killed"))
+    killed = weights(tmp_path / "killed" / "last")
+    assert same(ref[0], killed[0]) and same(ref[1], killed[1])
+    strip = [[{k: v for k, v in json.loads(x).items() if k != "wall_s"}
+              for x in (tmp_path / d / "log.jsonl").read_text().splitlines()] for d in ("ref", "killed")]
+    assert strip[0] == strip[1]
+
+
+def test_distill_refuses_nan_and_bad_config(tmp_path, teacher_dir, toy_fasta):
+    proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_beta=.nan"), "-o", str(tmp_path / "nan"),
+                   check=False)
+    assert (proc.returncode == 1 and proc.stderr.count("\n") == 1 and "NaN" in proc.stderr) or "nan" in proc.stderr
+    proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.no_such_key=1"), "-o", str(tmp_path / "bad"),
+                   check=False)
+    assert proc.returncode == 2 and "didi.no_such_key" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "bad").exists()
+    proc = run_cli(*distill_args(tmp_path / "missing", toy_fasta, 3), "-o", str(tmp_path / "x"), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_torchrun_two_processes(tmp_path, teacher_dir, toy_fasta):
+    """2 CPU processes (gloo): the run completes, group statistics are global, ranks stay in sync."""
+    script = Path(__file__).parent / "ddp_check.py"
+    out = tmp_path / "ddp"
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(script), str(teacher_dir), str(toy_fasta), str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "ddp_result.json").read_text())
+    assert result["group_stats_global"] and result["ranks_in_sync"]
+    assert (out / "run" / "last" / "model.safetensors").exists()
