@@ -1,7 +1,8 @@
-"""Teacher vs distilled student across NFE: quality, sequence entropy and seconds per 1000 sequences.
+"""Teacher vs distilled students across NFE: quality, sequence entropy and seconds per 1000 sequences.
 
-Teacher (ancestral) at NFE 8/16/32/64/128/256; student at NFE 4/8/16/32 with plain ancestral sampling and
-with RGAS. Every configuration samples the same lengths (drawn from the training distribution, fixed seed).
+Teacher (ancestral) at NFE 8/16/32/64/128/256; the DiDi student at NFE 4/8/16/32 with plain ancestral sampling
+and with RGAS; the IDLM student (if installed) at NFE 4/8/16/32 with ancestral sampling. Every
+configuration samples the same lengths (drawn from the training distribution, fixed seed).
 Quality is the teacher's own NELBO of the samples (nats/token, lower = more teacher-like; a proxy until
 the evaluation suite's judge exists), with natural test-split sequences as a reference row. Entropy is the
 mean per-sequence Shannon entropy of residue composition (nats). Writes
@@ -60,8 +61,8 @@ def plot(rows: list[dict], natural: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for (label, sampler), style in ((("teacher", "ancestral"), "o-"), (("student", "ancestral"), "s-"),
-                                    (("student", "rgas"), "^-")):
+    for (label, sampler), style in ((("teacher", "ancestral"), "o-"), (("didi", "ancestral"), "s-"),
+                                    (("didi", "rgas"), "^-"), (("idlm", "ancestral"), "d-")):
         pts = [r for r in rows if r["model"] == label and r["sampler"] == sampler]
         if not pts:
             continue
@@ -83,7 +84,7 @@ def plot(rows: list[dict], natural: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--teacher", default="teacher")
-    ap.add_argument("--student", default="didi")
+    ap.add_argument("--students", default="didi,idlm", help="comma-separated shipped names or checkpoint dirs")
     ap.add_argument("--fasta", default="../shared/data/cath-s40/cath-s40-v4.1.0.fasta")
     ap.add_argument("--n", type=int, default=64, help="sequences per configuration (same lengths everywhere)")
     ap.add_argument("--seed", type=int, default=0)
@@ -91,7 +92,12 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     teacher = load_protein_model(args.teacher)
-    student = load_protein_model(args.student)
+    students = {}
+    for spec in args.students.split(","):
+        try:
+            students[spec] = load_protein_model(spec)
+        except Exception as err:  # a student not installed yet is left out, and said so
+            print(f"skipping student {spec!r}: {err}", flush=True)
     test = TokenizedSet.from_records(split_records(read_fasta(args.fasta))["test"]).seqs
     g = torch.Generator().manual_seed(args.seed)
     picks = torch.randperm(len(test), generator=g)[:args.n].tolist()
@@ -99,16 +105,20 @@ def main() -> None:
     natural = {"model": "natural test sequences", "n": args.n, **natural}
     print(json.dumps(natural), flush=True)
     rows = [run(teacher, "teacher", "ancestral", nfe, args.n, args.seed, teacher) for nfe in TEACHER_NFE]
-    for sampler in ("ancestral", "rgas"):
-        rows += [run(student, "student", sampler, nfe, args.n, args.seed, teacher) for nfe in STUDENT_NFE]
+    for spec, student in students.items():
+        label = spec
+        samplers = ("ancestral", "rgas") if student.load_discriminator is not None else ("ancestral",)
+        for sampler in samplers:
+            rows += [run(student, label, sampler, nfe, args.n, args.seed, teacher) for nfe in STUDENT_NFE]
     args.out.mkdir(parents=True, exist_ok=True)
-    meta = {"teacher": teacher.name, "student": student.name, "n": args.n, "seed": args.seed,
+    meta = {"teacher": teacher.name, "students": {k: v.name for k, v in students.items()}, "n": args.n,
+            "seed": args.seed,
             "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
             "quality": "teacher NELBO of the samples (4 fixed-seed passes), nats/token",
             "command": "python benchmarks/distill_quality.py"}
     (args.out / "distill_quality.json").write_text(json.dumps({**meta, "natural": natural, "rows": rows}, indent=1))
     t256 = next(r for r in rows if r["model"] == "teacher" and r["nfe"] == 256)
-    lines = [f"# Teacher vs DiDi student ({args.n} sequences per row, same lengths, seed {args.seed})", "",
+    lines = [f"# Teacher vs distilled students ({args.n} sequences per row, same lengths, seed {args.seed})", "",
              f"Reproduce: `{meta['command']}`. Quality: {meta['quality']}. Machine: {meta['machine']}.", "",
              "| model | sampler | NFE | teacher NELBO | vs teacher@256 | entropy (nats) | entropy vs natural "
              "| s / 1000 seq | disc fwd/seq | disc bwd/seq |", "|---|---|---|---|---|---|---|---|---|---|",

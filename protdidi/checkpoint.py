@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -37,8 +38,10 @@ def save_checkpoint(
     vocab: Vocab,
     components: dict[str, nn.Module | dict[str, torch.Tensor]],
     trainer_state: dict | None = None,
+    files: dict[str, Callable[[Path], None]] | None = None,
 ) -> Path:
-    """Write a checkpoint directory atomically (replacing any previous one at `path`)."""
+    """Write a checkpoint directory atomically (replacing any previous one at `path`). `files` maps extra
+    file names to writers called with their path inside the temporary directory (e.g. a fair-esm `.pt`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -50,6 +53,8 @@ def save_checkpoint(
                 save_file(module, str(tmp / f"{name}.safetensors"))
             else:
                 save_model(module, str(tmp / f"{name}.safetensors"))
+        for name, writer in (files or {}).items():
+            writer(tmp / name)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
         for f in tmp.iterdir():

@@ -112,7 +112,8 @@ def plot_curves(log: JsonlLog, path: Path, title: str, panels: list[tuple[str, .
                 ax.plot(*zip(*pts, strict=True), style, ms=3, lw=0.8, label=key)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     axes[0][0].set_title(title)
     fig.tight_layout()
     atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))

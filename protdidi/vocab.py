@@ -82,6 +82,10 @@ class Vocab:
         out[list(self.sampleable)] = True
         return out
 
+    def sampleable_ids(self, device=None) -> torch.Tensor:
+        """Long[S], the ids a sampler may emit, ascending."""
+        return torch.tensor(sorted(self.sampleable), dtype=torch.long, device=device)
+
     def encode(self, tokens) -> list[int]:
         """Map an iterable of token strings to ids; raises KeyError naming the first unknown token."""
         out = []

@@ -34,11 +34,23 @@ def test_generate_writes_valid_fasta_deterministically(tmp_path):
     assert len(records) == 6
     for rec in records:
         fields = dict(kv.split("=") for kv in rec.description.split()[1:])
-        assert fields["nfe"] == "4" and fields["seed"] == "7" and fields["model"] == "protdidi-cath-teacher"
+        assert fields["nfe"] == "4" and fields["seed"] == "7" and fields["model"] == "protdidi-cath-didi"
         assert int(fields["len"]) == len(rec.seq) and set(str(rec.seq)) <= set(STANDARD_RESIDUES)
     assert out1.read_text() == out2.read_text()
     assert out1.read_text() != out3.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fasta", "b.fasta", "c.fasta"]
+
+
+def test_generate_with_rgas_on_the_shipped_student_reports_discriminator_cost(tmp_path):
+    out = tmp_path / "r.fasta"
+    proc = run("generate", "--n", "3", "--nfe", "4", "--length", "20", "--sampler", "rgas", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    records = list(SeqIO.parse(out, "fasta"))
+    assert len(records) == 3 and all("sampler=rgas" in r.description for r in records)
+    # 4 steps, ratio 0.5: 2 tilting steps (1 forward + 1 backward each), 2 re-ranking steps (4 forwards each)
+    assert "disc forwards=10/seq" in proc.stderr and "disc backwards=2/seq" in proc.stderr
+    teacher = run("generate", "--model", "teacher", "--n", "2", "--nfe", "2", "--sampler", "rgas", "-o", "-")
+    assert "needs a distilled student" in one_line_error(teacher)
 
 
 def test_generate_to_stdout_with_fixed_length():

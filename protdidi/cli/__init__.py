@@ -52,4 +52,4 @@ def main(argv: list[str] | None = None) -> None:
         fail("interrupted", 130)
 
 
-from protdidi.cli import distill, generate, train_teacher  # noqa: E402,F401  (registers the subcommands)
+from protdidi.cli import distill, evaluate, generate, train_judge, train_teacher  # noqa: E402,F401  (registers the subcommands)

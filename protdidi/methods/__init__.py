@@ -1,8 +1,9 @@
 """Distillation methods over the vocabulary-agnostic core, named by string (`method: didi|idlm`)."""
 
 from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig
+from protdidi.methods.idlm import IdlmConfig, IdlmTask
 
-METHODS = {"didi": (DidiConfig, DidiTask)}
+METHODS = {"didi": (DidiConfig, DidiTask), "idlm": (IdlmConfig, IdlmTask)}
 
 
 def method_parts(name: str):
@@ -12,4 +13,4 @@ def method_parts(name: str):
     return METHODS[name]
 
 
-__all__ = ["METHODS", "DidiConfig", "DidiTask", "DistillLoopConfig", "method_parts"]
+__all__ = ["METHODS", "DidiConfig", "DidiTask", "DistillLoopConfig", "IdlmConfig", "IdlmTask", "method_parts"]

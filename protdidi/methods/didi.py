@@ -175,7 +175,7 @@ class DidiTask:
     def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, cfg: DidiConfig,
                  loop: DistillLoopConfig, device: torch.device,
                  evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
-                 save_fn: Callable[[Path, MaskedDenoiser, Discriminator, dict | None], None]):
+                 save_fn: Callable[..., None]):
         self.cfg, self.loop, self.schedule, self.stream, self.device = cfg, loop, schedule, stream, device
         self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
         self.teacher = teacher.to(device).eval().requires_grad_(False)
@@ -279,4 +279,5 @@ class DidiTask:
         self.disc_opt.load_state_dict(state["disc_opt"])
 
     def save(self, path: Path, trainer_state: dict | None) -> None:
-        self.save_fn(path, self.ema, self.disc, trainer_state)
+        self.save_fn(path, self.ema, {"discriminator": self.disc.trainable_state()},
+                     {"discriminator": {"unfrozen_blocks": self.disc.unfrozen_blocks}}, trainer_state)

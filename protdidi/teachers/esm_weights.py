@@ -132,3 +132,16 @@ def _build(cfg: Esm2Config, state: dict[str, torch.Tensor], source: str) -> Esm2
     state = {k: v.float() for k, v in state.items() if not _IGNORED.search(k)}
     load_state_strict(model, state, source)
     return model.eval()
+
+
+def save_fair_esm(model: Esm2, path: str | Path) -> None:
+    """Write `model` as a fair-esm ESM-2 `.pt` (fairseq-prefixed keys, cfg Namespace), which `load_fair_esm`
+    (and fair-esm itself, where its loader runs) reads like any published ESM-2 file."""
+    cfg = model.cfg
+    if cfg.vocab_size != len(ESM_TOKENS):
+        raise ValueError("fair-esm files use the 33-token ESM alphabet")
+    state = {f"encoder.sentence_encoder.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    namespace = argparse.Namespace(encoder_layers=cfg.num_layers, encoder_embed_dim=cfg.embed_dim,
+                                   encoder_attention_heads=cfg.attention_heads, token_dropout=cfg.token_dropout,
+                                   arch="protein_bert_base")
+    torch.save({"model": state, "cfg": {"model": namespace}}, path)

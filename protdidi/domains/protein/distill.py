@@ -19,15 +19,16 @@ from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.models import DEFAULT_TEACHER, load_protein_model, teacher_reference
 from protdidi.domains.protein.teacher import DataConfig, pick_device
 from protdidi.errors import UserError
-from protdidi.methods import DidiConfig, DistillLoopConfig, method_parts
+from protdidi.methods import DidiConfig, DistillLoopConfig, IdlmConfig, method_parts
 from protdidi.sampling import AncestralSampler
 from protdidi.tasks.mdlm import evaluate_nelbo
 from protdidi.tasks.sample_quality import sequence_entropy
 from protdidi.trainer import Trainer
 
 log = logging.getLogger(__name__)
-PANELS = [("loss", "pg"), ("d_loss",), ("d_acc",), ("reward",), ("kl_hi", "kl_lo"), ("entropy",),
-          ("valid_sample_nelbo",), ("valid_sample_entropy",)]
+PANELS = {"didi": [("loss", "pg"), ("d_loss",), ("d_acc",), ("reward",), ("kl_hi", "kl_lo"), ("entropy",),
+                   ("valid_sample_nelbo",), ("valid_sample_entropy",)],
+          "idlm": [("loss",), ("fake_loss",), ("valid_sample_nelbo",), ("valid_sample_entropy",)]}
 
 
 @dataclass
@@ -42,12 +43,13 @@ class RgasDefaults:
 
 @dataclass
 class DistillRunConfig:
-    name: str = "protdidi-cath-didi"
-    method: str = "didi"
+    name: str | None = None  # default: protdidi-cath-<method>
+    method: str = "didi"  # didi | idlm (protdidi.methods.METHODS)
     device: str = "auto"
     teacher: str = DEFAULT_TEACHER  # shipped name, protdidi checkpoint dir, fair-esm .pt or HF dir
     data: DataConfig = field(default_factory=lambda: DataConfig(max_length=256))
     didi: DidiConfig = field(default_factory=DidiConfig)
+    idlm: IdlmConfig = field(default_factory=IdlmConfig)
     loop: DistillLoopConfig = field(default_factory=DistillLoopConfig)
     rgas: RgasDefaults = field(default_factory=RgasDefaults)
 
@@ -100,7 +102,11 @@ def make_evaluator(teacher, eval_lengths: list[int], loop: DistillLoopConfig, ma
 
 def run_distill(cfg: DistillRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
     run_dir = Path(run_dir)
-    config_cls, task_cls = method_parts(cfg.method)
+    try:
+        config_cls, task_cls = method_parts(cfg.method)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    cfg.name = cfg.name or f"protdidi-cath-{cfg.method}"
     if resume:
         _check_resume(run_dir, cfg)
     elif (run_dir / "last").exists():
@@ -123,11 +129,12 @@ def run_distill(cfg: DistillRunConfig, run_dir: Path, resume: bool = False, stop
     method_cfg = getattr(cfg, cfg.method)
     if not isinstance(method_cfg, config_cls):
         raise UserError(f"config section {cfg.method!r} is not a {config_cls.__name__}")
+    real_side = getattr(method_cfg, "real_side", "data")
     if primary:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     real = train
-    if method_cfg.real_side == "teacher":
+    if real_side == "teacher":
         pool_file = run_dir / "teacher_pool.pt"
         if pool_file.exists():
             real = torch.load(pool_file, weights_only=True)
@@ -143,13 +150,13 @@ def run_distill(cfg: DistillRunConfig, run_dir: Path, resume: bool = False, stop
     evaluate = make_evaluator(teacher, eval_lengths, cfg.loop, max_length, device)
     arch = {"type": "esm2", **teacher.denoiser.backbone.cfg.to_dict()}
 
-    def save(path: Path, ema, disc, trainer_state) -> None:
+    def save(path: Path, ema, components: dict, extra: dict, trainer_state) -> None:
         config = {"kind": "student", "domain": "protein", "name": cfg.name, "method": cfg.method, "arch": arch,
                   "schedule": teacher.schedule.to_dict(), "lengths": {str(k): v for k, v in lengths.items()},
-                  "teacher": ref, "discriminator": {"unfrozen_blocks": disc.unfrozen_blocks},
-                  "sampler": to_dict(cfg.rgas), "train_config": to_dict(cfg)}
-        save_checkpoint(path, config, ema.vocab, {"model": ema, "discriminator": disc.trainable_state()},
-                        trainer_state)
+                  "teacher": ref, **extra, "train_config": to_dict(cfg)}
+        if cfg.method == "didi":
+            config["sampler"] = to_dict(cfg.rgas)
+        save_checkpoint(path, config, ema.vocab, {"model": ema, **components}, trainer_state)
 
     task = task_cls(teacher.denoiser, teacher.schedule, stream, method_cfg, cfg.loop, device, evaluate, save)
     if primary:
@@ -158,7 +165,7 @@ def run_distill(cfg: DistillRunConfig, run_dir: Path, resume: bool = False, stop
     loop = cfg.loop
     result = Trainer(task, run_dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
                      monitor="valid_sample_nelbo", title=f"{cfg.name} ({cfg.method})", resume=resume,
-                     stop_at=stop_at, primary=primary, panels=PANELS).run()
+                     stop_at=stop_at, primary=primary, panels=PANELS[cfg.method]).run()
     dist.barrier()
     return result
 

@@ -18,8 +18,8 @@ from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 # Shipped models by name (directories under protdidi/assets/).
-SHIPPED = {"teacher": "protdidi-cath-teacher"}
-DEFAULT_MODEL = "teacher"  # what `protdidi generate` uses without --model
+SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}
+DEFAULT_MODEL = "didi"  # what `protdidi generate` uses without --model: the DiDi-Instruct student
 DEFAULT_TEACHER = "teacher"  # what `protdidi distill` distils without --teacher
 
 
@@ -61,7 +61,7 @@ def _load_protdidi_dir(path: Path) -> LoadedModel:
     load_weights(denoiser, path, "model")
     lengths = {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}
     kind = cfg.get("kind", "teacher")
-    loader = (lambda: load_discriminator(path, cfg)) if kind == "student" else None
+    loader = (lambda: load_discriminator(path, cfg)) if kind == "student" and cfg.get("method") == "didi" else None
     return LoadedModel(denoiser.eval(), cfg.get("name", path.name), make_schedule(cfg["schedule"]),
                        denoiser.max_length, lengths, kind, loader, dict(cfg.get("sampler", {})))
 

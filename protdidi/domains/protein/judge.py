@@ -1,0 +1,115 @@
+"""The project judge `protdidi-cath-judge`: an ESM-2-architecture masked LM trained with the ESM-2 recipe
+(15% masking, 80/10/10, token dropout) on the CATH training split only, saved as a fair-esm `.pt`.
+
+It is independent of the teacher: another objective (MLM, not the masked-diffusion NELBO), its own seed
+and initialisation. It is never called ESM-2: ESM-2 weights cannot be downloaded on offline machines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from protdidi.batching import BatchStream
+from protdidi.checkpoint import save_checkpoint
+from protdidi.config import to_dict
+from protdidi.domains.protein.alphabet import protein_vocab
+from protdidi.domains.protein.data import TokenizedSet, split_records
+from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.teacher import DataConfig, ModelConfig, _check_resume_config, pick_device
+from protdidi.errors import UserError
+from protdidi.models.esm2 import Esm2, Esm2Config
+from protdidi.tasks.mdlm import OptimConfig
+from protdidi.tasks.mlm import MlmTask
+from protdidi.teachers.esm_denoiser import frame
+from protdidi.teachers.esm_weights import save_fair_esm
+from protdidi.trainer import Trainer
+
+log = logging.getLogger(__name__)
+JUDGE_NAME = "protdidi-cath-judge"
+JUDGE_FILE = f"{JUDGE_NAME}.pt"
+
+
+@dataclass
+class JudgeRunConfig:
+    name: str = JUDGE_NAME
+    device: str = "auto"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: OptimConfig = field(default_factory=lambda: OptimConfig(seed=1))
+
+
+def judge_logits(model: Esm2, body: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    return model(frame(body, valid, protein_vocab()))[:, 1:-1]
+
+
+def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
+    run_dir = Path(run_dir)
+    if resume:
+        if not (run_dir / "config.yaml").exists():
+            raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
+        _check_resume_config(run_dir, cfg)
+    elif (run_dir / "last").exists():
+        raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+    if cfg.model.init:
+        raise UserError("the judge is trained from scratch (model.init must be empty)")
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.train.seed)
+    vocab = protein_vocab()
+    splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
+    if not splits["train"] or not splits["valid"]:
+        raise UserError(f"{cfg.data.fasta}: too few records for a train/valid split")
+    sets = {k: TokenizedSet.from_records(v).seqs for k, v in splits.items()}
+    arch = Esm2Config(num_layers=cfg.model.num_layers, embed_dim=cfg.model.embed_dim,
+                      attention_heads=cfg.model.attention_heads, vocab_size=vocab.size, padding_idx=vocab.pad_id,
+                      mask_idx=vocab.mask_id, token_dropout=True, dropout=cfg.model.dropout,
+                      max_length=cfg.data.max_length)
+    model = Esm2(arch)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+    def save(path: Path, ema: Esm2, trainer_state) -> None:
+        inference = Esm2(Esm2Config(**{**ema.cfg.to_dict(), "dropout": 0.0}))
+        inference.load_state_dict(ema.state_dict())
+        save_checkpoint(path, {"kind": "judge", "domain": "protein", "name": cfg.name, "train_config": to_dict(cfg)},
+                        vocab, {}, trainer_state, files={JUDGE_FILE: lambda p: save_fair_esm(inference, p)})
+
+    stream = BatchStream(sets["train"], cfg.train.batch_size, cfg.data.max_length, vocab.pad_id, cfg.train.seed)
+    task = MlmTask(model, judge_logits, stream, sets["valid"], vocab, cfg.train, cfg.data.max_length, device, save)
+    Trainer(task, run_dir, cfg.train.steps, cfg.train.eval_every, cfg.train.save_every, cfg.train.log_every,
+            monitor="valid_mlm_ce", title=cfg.name, resume=resume, stop_at=stop_at,
+            panels=[("loss", "valid_mlm_ce")]).run()
+    if stop_at is not None and stop_at < cfg.train.steps:
+        return {"stopped_at": stop_at, "steps": cfg.train.steps}
+    return write_judge_report(run_dir, sets, cfg.data.max_length)
+
+
+def write_judge_report(run_dir: Path, sets: dict, max_length: int, n: int = 200, seed: int = 0) -> dict:
+    """Exact pseudo-perplexity of the best judge on `n` test sequences, on the same sequences shuffled
+    (a judge must separate them widely), and the fast mode's correlation with the exact one."""
+    from protdidi.evaluation.pppl import exact_pppl, fast_pppl
+    from protdidi.teachers.esm_weights import load_fair_esm
+
+    judge = load_fair_esm(run_dir / "best" / JUDGE_FILE)
+    vocab = protein_vocab()
+    rng = random.Random(seed)
+    test = [s[:max_length] for s in rng.sample(sets["test"], min(n, len(sets["test"])))]
+    shuffled = [s[torch.randperm(len(s), generator=torch.Generator().manual_seed(i))] for i, s in enumerate(test)]
+    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, mask=vocab.mask_id, pad=vocab.pad_id)
+    exact = exact_pppl(judge, test, **ids)
+    exact_shuffled = exact_pppl(judge, shuffled, **ids)
+    fast = fast_pppl(judge, test, vocab.bos_id, vocab.eos_id, vocab.pad_id)
+    a, b = torch.tensor(exact.nll), torch.tensor(fast.nll)
+    pearson = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
+    report = {"judge": JUDGE_NAME, "test_sequences": len(test), "test_pppl": exact.pooled,
+              "shuffled_test_pppl": exact_shuffled.pooled, "fast_pppl": fast.pooled,
+              "fast_vs_exact_pearson_nll": pearson,
+              "params": sum(p.numel() for p in judge.parameters())}
+    (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    return report

@@ -1,0 +1,1 @@
+"""Scoring generated proteins: ESM pseudo-perplexity (exact and single-pass)."""

@@ -1,0 +1,172 @@
+"""IDLM, inverse distillation (arXiv 2602.19066), MDLM variant, over `MaskedDenoiser`/`Vocab`.
+
+A "fake" denoiser f (initialised from the teacher f*) is fitted with the MDLM loss to the student's outputs;
+the student minimises L(f*, p_θ) − L(f, p_θ). The student's output is relaxed to the simplex:
+G_θ = exp(SUBS log-probs of the student at x_t), with x_t real data corrupted at antithetic t. A fresh t'
+re-corrupts it: x_t' ~ Cat(α_t'·G + (1−α_t')·m), drawn without gradient. Under SUBS, unmasked positions of
+x_t' carry no loss, and at masked ones x_t' = m does not depend on θ, so the generator loss is
+  L_gen = −λ_t' Σ_masked ⟨G, a⟩,  a = log f*(x_t') − log f(x_t')  (the teacher-over-fake advantage),
+whose gradient in the student logits z is ∂L/∂z_i = −λ G_i (a_i − ⟨G, a⟩). The fake loss is the soft
+cross-entropy −λ Σ_masked ⟨sg(G), log f(x_t')⟩. One fake update, then one generator update (fake_frequency 1).
+See ../shared/reference/distillation-methods.md §3.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from protdidi.batching import BatchStream
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.distributed import is_distributed, mean_across, rank
+from protdidi.methods.didi import DistillLoopConfig
+from protdidi.process import add_noise, antithetic_times
+from protdidi.schedule import LogLinearSchedule
+from protdidi.trainer import ema_update, optimizer_step
+
+
+@dataclass
+class IdlmConfig:
+    """Defaults are the specification's OWT values (lr 1e-6, constant after 2,500 warm-up steps, EMA 0.9999,
+    no gradient clipping: 0 means none)."""
+
+    student_lr: float = 1e-6
+    fake_lr: float = 1e-6
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    warmup_steps: int = 2500
+    grad_clip: float = 0.0
+    fake_frequency: int = 1  # fake updates per generator update
+    student_ema: float = 0.9999
+    fake_ema: float = 0.9999
+
+    def __post_init__(self) -> None:
+        if self.student_lr <= 0 or self.fake_lr <= 0 or self.fake_frequency < 1:
+            raise ValueError("learning rates must be > 0 and fake_frequency >= 1")
+        if not (0 <= self.student_ema < 1 and 0 <= self.fake_ema < 1):
+            raise ValueError("EMA decays must be in [0, 1)")
+
+
+def finite_or_zero(lp: torch.Tensor) -> torch.Tensor:
+    """−inf log-probs (forbidden ids, where every probability here is 0) replaced by 0."""
+    return torch.where(torch.isfinite(lp), lp, torch.zeros_like(lp))
+
+
+def generator_loss(student_lp: torch.Tensor, teacher_lp: torch.Tensor, fake_lp: torch.Tensor,
+                   masked: torch.Tensor, weight: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """−Σ_masked λ⟨G, log f* − log f⟩ / tokens, with G = exp(student_lp) (gradient flows through G only).
+    student_lp: Float[B, L, V] with grad; teacher_lp, fake_lp: Float[B, L, V] without; masked: Bool[B, L] (of x_t');
+    weight: Float[B] (λ_t'); tokens: number of valid tokens (normaliser)."""
+    advantage = finite_or_zero(teacher_lp) - finite_or_zero(fake_lp)
+    inner = (student_lp.exp() * advantage.detach()).sum(-1)
+    return -(inner * masked * weight[:, None]).sum() / tokens
+
+
+def fake_loss(target: torch.Tensor, fake_lp: torch.Tensor, masked: torch.Tensor, weight: torch.Tensor,
+              tokens: torch.Tensor) -> torch.Tensor:
+    """MDLM loss of the fake model on soft targets: −Σ_masked λ⟨target, log f(x_t')⟩ / tokens."""
+    inner = (target.detach() * finite_or_zero(fake_lp)).sum(-1)
+    return -(inner * masked * weight[:, None]).sum() / tokens
+
+
+def recorrupt(probs: torch.Tensor, alpha: torch.Tensor, valid: torch.Tensor, mask_id: int,
+              generator: torch.Generator) -> torch.Tensor:
+    """x_t' ~ Cat(α_t'·G + (1−α_t')·m) per position (no gradient); padding stays as given by `valid`."""
+    b, n, v = probs.shape
+    flat = probs.detach().double().reshape(-1, v).clamp_min(0)
+    drawn = torch.multinomial(flat, 1, generator=generator).view(b, n)
+    keep = torch.rand((b, n), generator=generator, device=probs.device, dtype=torch.float64) < alpha.double()[:, None]
+    return torch.where(keep & valid, drawn, torch.full_like(drawn, mask_id))
+
+
+class IdlmTask:
+    """A trainer task: per iteration `fake_frequency` fake updates, then one generator update."""
+
+    def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, cfg: IdlmConfig,
+                 loop: DistillLoopConfig, device: torch.device,
+                 evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
+                 save_fn: Callable[..., None]):
+        self.cfg, self.loop, self.schedule, self.stream, self.device = cfg, loop, schedule, stream, device
+        self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
+        self.teacher = teacher.to(device).eval().requires_grad_(False)
+        self.student = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
+        self.ema = copy.deepcopy(self.teacher)
+        self.fake_ema = copy.deepcopy(self.teacher)
+        self.student_ddp, self.fake_ddp = self.student, self.fake
+        if is_distributed():
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [device.index] if device.type == "cuda" else None
+            self.student_ddp, self.fake_ddp = DDP(self.student, device_ids=ids), DDP(self.fake, device_ids=ids)
+        kw = dict(betas=cfg.betas, weight_decay=cfg.weight_decay)
+        self.student_opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.student_lr, **kw)
+        self.fake_opt = torch.optim.AdamW(self.fake.parameters(), lr=cfg.fake_lr, **kw)
+
+    @property
+    def vocab(self):
+        return self.teacher.vocab
+
+    def _student_outputs(self, x0, valid, g):
+        """ε = (x_t, t): real data at antithetic t; returns the student's SUBS log-probs at x_t (with grad)."""
+        t = antithetic_times(x0.shape[0], g, device=x0.device)
+        xt = add_noise(x0, self.schedule.alpha(t), self.vocab.mask_id, g, valid)
+        return self.student_ddp(xt, t, valid)
+
+    def _recorrupted(self, probs, valid, g):
+        t2 = antithetic_times(probs.shape[0], g, device=probs.device)
+        xt2 = recorrupt(probs, self.schedule.alpha(t2), valid, self.vocab.mask_id, g)
+        xt2 = xt2.masked_fill(~valid, self.vocab.pad_id)
+        return xt2, t2, (xt2 == self.vocab.mask_id) & valid, self.schedule.loss_weight(t2).float()
+
+    def train_step(self, step: int) -> dict[str, float]:
+        cfg = self.cfg
+        scale = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
+        for opt, lr in ((self.student_opt, cfg.student_lr), (self.fake_opt, cfg.fake_lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+        seed = (self.loop.seed * 1_000_003 + step) * 4099 + rank()
+        torch.manual_seed(seed)
+        g = torch.Generator(device=self.device).manual_seed(seed)
+        x0, valid = (t.to(self.device) for t in self.stream.batch(step))
+        tokens = valid.sum().clamp_min(1)
+        fake_losses = []
+        for _ in range(cfg.fake_frequency):
+            with torch.no_grad():
+                probs = self._student_outputs(x0, valid, g).exp()
+            xt2, t2, masked, lam = self._recorrupted(probs, valid, g)
+            loss_f = fake_loss(probs, self.fake_ddp(xt2, t2, valid), masked, lam, tokens)
+            optimizer_step(loss_f, self.fake.parameters(), self.fake_opt, cfg.grad_clip, "fake")
+            ema_update(self.fake_ema, self.fake, cfg.fake_ema)
+            fake_losses.append(float(loss_f.detach()))
+        student_lp = self._student_outputs(x0, valid, g)
+        xt2, t2, masked, lam = self._recorrupted(student_lp.exp(), valid, g)
+        with torch.no_grad():
+            teacher_lp, fake_lp = self.teacher(xt2, t2, valid), self.fake(xt2, t2, valid)
+        loss = generator_loss(student_lp, teacher_lp, fake_lp, masked, lam, tokens)
+        grad_norm = optimizer_step(loss, self.student.parameters(), self.student_opt, cfg.grad_clip, "generator")
+        ema_update(self.ema, self.student, cfg.student_ema)
+        return {"loss": mean_across(float(loss.detach())),
+                "fake_loss": mean_across(sum(fake_losses) / len(fake_losses)),
+                "grad_norm": grad_norm, "lr": cfg.student_lr * scale}
+
+    def evaluate(self) -> dict[str, float]:
+        return self.evaluate_fn(self.ema)
+
+    def state_dict(self) -> dict:
+        return {"student": self.student.state_dict(), "ema": self.ema.state_dict(), "fake": self.fake.state_dict(),
+                "fake_ema": self.fake_ema.state_dict(), "student_opt": self.student_opt.state_dict(),
+                "fake_opt": self.fake_opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("student", "ema", "fake", "fake_ema"):
+            getattr(self, name).load_state_dict(state[name])
+        self.student_opt.load_state_dict(state["student_opt"])
+        self.fake_opt.load_state_dict(state["fake_opt"])
+
+    def save(self, path: Path, trainer_state: dict | None) -> None:
+        self.save_fn(path, self.ema, {"fake": self.fake_ema}, {}, trainer_state)

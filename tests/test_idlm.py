@@ -1,0 +1,130 @@
+"""IDLM: the generator gradient's closed form, no gradient from unmasked positions, the fake step, the frozen
+teacher, the method registry seam, and exact resume through `protdidi distill --method idlm`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from protdidi.batching import BatchStream
+from protdidi.domains.protein.models import load_protein_model, save_protein_model
+from protdidi.methods import METHODS
+from protdidi.methods.didi import DistillLoopConfig
+from protdidi.methods.idlm import IdlmConfig, IdlmTask, fake_loss, generator_loss, recorrupt
+from protdidi.models.esm2 import Esm2Config
+from protdidi.schedule import LogLinearSchedule
+from protdidi.teachers.esm_denoiser import EsmDenoiser
+
+
+def test_generator_gradient_matches_closed_form():
+    torch.manual_seed(0)
+    b, n, v = 2, 5, 7
+    z = torch.randn(b, n, v, requires_grad=True)
+    teacher_lp, fake_lp = torch.log_softmax(torch.randn(b, n, v), -1), torch.log_softmax(torch.randn(b, n, v), -1)
+    masked = torch.tensor([[True, False, True, True, False], [False, True, True, False, True]])
+    lam = torch.tensor([2.0, 0.5])
+    loss = generator_loss(torch.log_softmax(z, -1), teacher_lp, fake_lp, masked, lam, torch.tensor(1))
+    loss.backward()
+    g = torch.softmax(z.detach(), -1)
+    a = teacher_lp - fake_lp
+    closed = -lam[:, None, None] * g * (a - (g * a).sum(-1, keepdim=True))
+    closed = closed * masked[..., None]
+    assert torch.allclose(z.grad, closed, atol=1e-6)
+    assert (z.grad[~masked] == 0).all(), "unmasked positions must contribute no gradient"
+
+
+def test_forbidden_ids_do_not_poison_the_gradient():
+    z = torch.randn(1, 3, 5, requires_grad=True)
+    forbidden = torch.tensor([False, False, False, False, True])
+    lp = torch.log_softmax(z.masked_fill(forbidden, float("-inf")), -1)
+    t_lp = torch.log_softmax(torch.randn(1, 3, 5).masked_fill(forbidden, float("-inf")), -1)
+    loss = generator_loss(lp, t_lp, t_lp.roll(1, -1).masked_fill(forbidden, float("-inf")),
+                          torch.ones(1, 3, dtype=torch.bool), torch.ones(1), torch.tensor(3))
+    loss.backward()
+    assert torch.isfinite(z.grad).all()
+
+
+def test_recorruption_draws_from_the_soft_output():
+    g = torch.Generator().manual_seed(0)
+    probs = torch.zeros(1, 4000, 5)
+    probs[..., 2] = 0.75
+    probs[..., 3] = 0.25
+    x = recorrupt(probs, torch.tensor([0.5]), torch.ones(1, 4000, dtype=torch.bool), 9, g)
+    kept = x[x != 9]
+    assert abs((x == 9).float().mean().item() - 0.5) < 0.03
+    assert abs((kept == 2).float().mean().item() - 0.75) < 0.03 and set(kept.tolist()) <= {2, 3}
+
+
+def make_task(teacher, vocab):
+    seqs = [torch.randint(4, 24, (int(n),), generator=torch.Generator().manual_seed(i))
+            for i, n in enumerate([9, 12, 15, 20])]
+    cfg = IdlmConfig(student_lr=1e-3, fake_lr=1e-3, warmup_steps=1)
+    return IdlmTask(teacher, LogLinearSchedule(), BatchStream(seqs, 4, 32, vocab.pad_id, 0), cfg,
+                    DistillLoopConfig(steps=5, batch_size=4), torch.device("cpu"), lambda m: {}, None)
+
+
+def test_teacher_gets_no_gradient_and_fake_step_lowers_its_loss(tiny_denoiser, vocab):
+    task = make_task(tiny_denoiser, vocab)
+    before = {k: v.clone() for k, v in task.teacher.state_dict().items()}
+    student_before = {k: v.clone() for k, v in task.student.state_dict().items()}
+    task.train_step(0)
+    assert all(p.grad is None for p in task.teacher.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in task.teacher.state_dict().items())
+    assert any(not torch.equal(v, student_before[k]) for k, v in task.student.state_dict().items())
+    # Fixed batch: soft targets and corrupted inputs held constant over two fake steps.
+    g = torch.Generator().manual_seed(0)
+    x0, valid = task.stream.batch(0)
+    with torch.no_grad():
+        probs = task._student_outputs(x0, valid, g).exp()
+    xt2, t2, masked, lam = task._recorrupted(probs, valid, g)
+    losses = []
+    for _ in range(2):
+        loss = fake_loss(probs, task.fake(xt2, t2, valid), masked, lam, valid.sum())
+        task.fake_opt.zero_grad()
+        loss.backward()
+        task.fake_opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[1] < losses[0]
+
+
+def test_registry_names_both_methods():
+    assert set(METHODS) == {"didi", "idlm"}
+
+
+def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
+    torch.manual_seed(0)
+    teacher = tmp_path / "teacher"
+    save_protein_model(teacher, EsmDenoiser.from_config(Esm2Config(num_layers=2, embed_dim=32, attention_heads=4,
+                                                                   max_length=64), vocab),
+                       "tiny", {"name": "loglinear", "eps": 1e-3}, {12: 2, 20: 3})
+    sets = ["loop.batch_size=4", "loop.eval_samples=4", "loop.log_every=1", "loop.eval_every=100",
+            "loop.save_every=2", "loop.steps=6", "idlm.warmup_steps=1", "idlm.student_lr=1e-3", "idlm.fake_lr=1e-3",
+            "data.max_length=32", "device=cpu"]
+    args = [sys.executable, "-m", "protdidi", "distill", "--method", "idlm", "--teacher", str(teacher), "--data",
+            str(toy_fasta), *[a for s in sets for a in ("--set", s)]]
+    subprocess.run([*args, "-o", str(tmp_path / "ref")], check=True, capture_output=True)
+    subprocess.run([*args, "--stop-at", "3", "-o", str(tmp_path / "part")], check=True, capture_output=True)
+    subprocess.run([*args, "--resume", "-o", str(tmp_path / "part")], check=True, capture_output=True)
+    for name in ("model.safetensors", "fake.safetensors"):
+        a, b = load_file(str(tmp_path / "ref" / "last" / name)), load_file(str(tmp_path / "part" / "last" / name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    cfg = json.loads((tmp_path / "ref" / "last" / "config.json").read_text())
+    assert cfg["method"] == "idlm" and cfg["name"] == "protdidi-cath-idlm" and "sampler" not in cfg
+    student = load_protein_model(str(tmp_path / "ref" / "last"))
+    assert student.load_discriminator is None
+    out = subprocess.run([sys.executable, "-m", "protdidi", "generate", "--model", str(tmp_path / "ref" / "last"),
+                          "--n", "3", "--nfe", "4", "-o", "-", "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.count(">") == 3
+    bad = subprocess.run([sys.executable, "-m", "protdidi", "generate", "--model", str(tmp_path / "ref" / "last"),
+                          "--n", "3", "--nfe", "4", "--sampler", "rgas", "-o", "-"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "rgas" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("method", ["nope"])
+def test_unknown_method_is_one_line(tmp_path, toy_fasta, method):
+    proc = subprocess.run([sys.executable, "-m", "protdidi", "distill", "--data", str(toy_fasta), "--set",
+                           f"method={method}", "-o", str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

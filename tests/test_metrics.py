@@ -1,0 +1,91 @@
+"""Evaluation metrics on hand-made sequences with known answers; `protdidi evaluate` end to end and on bad input."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from fixtures import write_fair_esm_pt
+
+from protdidi.domains.protein import metrics as M
+from protdidi.evaluation.judges import load_judge
+from protdidi.models.esm2 import Esm2
+
+
+def test_homopolymer_metrics():
+    s = "A" * 30
+    assert M.longest_homopolymer(s) == 30
+    assert M.longest_homopolymer("ACCCDDA") == 3
+    assert M.shannon_entropy_bits(s) == 0.0
+    assert M.low_complexity_fraction(s) == 1.0
+    assert M.max_residue_fraction(s) == 1.0
+    assert M.shannon_entropy_bits(M.AMINO_ACIDS) == pytest.approx(math.log2(20))
+    assert M.low_complexity_fraction(M.AMINO_ACIDS * 3) == 0.0  # every 12-window has 12 distinct residues
+
+
+def test_composition_divergences_and_shuffles():
+    seq = ("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGE"
+           "GLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDL"
+           "DAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWSTPSELGHAGLNGDILVWNPVLEDAFELSSMGIRVDADTLKHQLALTGD"
+           "EDRLELEWHQALLRGEMPQTIGGGIGQSRLTMLLLQLPHIGQVQAGVWPAACRESVPALL")
+    shuffled = "".join(np.random.default_rng(0).permutation(list(seq)))
+    p, q = M.composition([seq]), M.composition([shuffled])
+    assert np.allclose(p, q) and M.js_divergence(p, q) == 0.0 and M.kl_divergence(p, q) == 0.0
+    assert M.js_divergence(M.dipeptide_composition([seq], 1.0), M.dipeptide_composition([shuffled], 1.0)) > 0.01
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    assert M.js_divergence(a, b) == pytest.approx(math.log(2))  # disjoint supports: the maximum
+    assert M.kl_divergence(np.array([0.5, 0.5]), np.array([0.25, 0.75])) == pytest.approx(
+        0.5 * math.log(2) + 0.5 * math.log(2 / 3))
+
+
+def test_uniqueness_identity_and_novelty_on_a_duplicate_set():
+    base = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQ"
+    other = "GSHMSLEQLLEQVKQAVAEAGRLLAEGKSPEEIAELLKKLAEEVGDPELAKKALE"
+    assert M.uniqueness([base, base, other, base]) == 0.5
+    assert M.identity(base, base) == 1.0
+    assert M.identity(base, base[:20] + "W" + base[21:]) == pytest.approx(1 - 1 / len(base))
+    assert M.identity(base, base[10:40]) == 1.0  # a fragment is identical over the shorter length
+    assert M.mean_pairwise_identity([base, base]) == 1.0
+    got = M.max_identity_to([base, other[:30] + base[30:]], [other, base[:50]])
+    assert got[0] == 1.0 and got[1] < 0.9
+    assert M.ks_statistic([1, 2, 3], [1, 2, 3]) == 0.0 and M.ks_statistic([1, 2], [5, 6]) == 1.0
+
+
+def test_judge_loads_through_the_fair_esm_path(tmp_path):
+    """A fair-esm .pt (here a tiny ESM-2 written in the official format) loads as a judge exactly as the
+    shipped judge does: both go through `load_fair_esm`."""
+    judge = load_judge(str(write_fair_esm_pt(tmp_path / "esm2_tiny.pt")))
+    assert isinstance(judge.model, Esm2) and judge.name == "esm2_tiny"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "protdidi", *args], capture_output=True, text=True)
+
+
+def test_evaluate_end_to_end_and_bad_input(tmp_path, toy_fasta):
+    judge = write_fair_esm_pt(tmp_path / "judge.pt")
+    samples = tmp_path / "samples.fasta"
+    samples.write_text(">s1\nMKTAYIAKQRQISFVKSHFSRQ\n>s2\nAAAAAAAAAAAAAAAAAAAA\n>s3\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    common = ["--reference", str(toy_fasta), "--train", str(toy_fasta), "--judge", str(judge), "--quiet",
+              "--pppl-n", "3"]
+    proc = run("evaluate", str(samples), *common, "-o", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    sets = [r["set"] for r in report["rows"]]
+    assert sets == ["samples", "natural reference", "random (shuffled composition)"]
+    assert report["rows"][0]["uniqueness"] == pytest.approx(2 / 3)
+    assert report["rows"][0]["frac_residue_over_25pct"] == pytest.approx(1 / 3)
+    for name in ("report.md", "composition.png", "lengths.png", "pppl.png"):
+        assert (tmp_path / "rep" / name).exists()
+    empty = tmp_path / "empty.fasta"
+    empty.write_text("")
+    bad = tmp_path / "bad.fasta"
+    bad.write_text(">x\nMKT1AY\n")
+    for args in ([str(empty), *common], [str(bad), *common],
+                 [str(samples), *common[:4], "--judge", str(tmp_path / "missing.pt")]):
+        out = tmp_path / "never"
+        proc = run("evaluate", *args, "-o", str(out))
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert not out.exists() and not list(tmp_path.glob(".never*"))
