@@ -72,7 +72,7 @@ def plot(rows: list[dict], natural: dict, path: Path) -> None:
     for ax in axes:
         ax.axhline(natural["teacher_nelbo"], color="grey", ls="--", lw=0.8, label="natural test sequences")
         ax.set_xscale("log", base=2)
-        ax.set_ylabel("teacher NELBO of samples (nats/token, lower = more teacher-like)")
+        ax.set_ylabel("teacher NELBO of samples (nats/token)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_xlabel("NFE (student/teacher network evaluations)")
@@ -89,7 +89,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=64, help="sequences per configuration (same lengths everywhere)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--replot", action="store_true", help="redraw the PNG from the JSON in --out, no sampling")
     args = ap.parse_args()
+    if args.replot:
+        saved = json.loads((args.out / "distill_quality.json").read_text())
+        plot(saved["rows"], saved["natural"], args.out / "distill_quality.png")
+        return
     torch.manual_seed(args.seed)
     teacher = load_protein_model(args.teacher)
     students = {}

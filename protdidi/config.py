@@ -105,3 +105,24 @@ def load_config(cls, path: str | Path | None, overrides: list[str] = ()):
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
     return from_dict(cls, apply_overrides(data, list(overrides)))
+
+
+def check_run_dir(run_dir: Path, cfg, resume: bool, extendable: tuple[str, str]) -> None:
+    """Before a run writes into `run_dir`: a fresh run refuses a directory that already holds one; a resumed
+    run needs its saved `config.yaml` and refuses a changed config (except `extendable`, e.g. the step count)."""
+    from protdidi.errors import UserError
+
+    run_dir = Path(run_dir)
+    if not resume:
+        if (run_dir / "last").exists():
+            raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+        return
+    if not (run_dir / "config.yaml").exists():
+        raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    now = yaml.safe_load(yaml.safe_dump(to_dict(cfg)))  # tuples → lists, as YAML stored them
+    section, key = extendable
+    for d in (saved, now):
+        d.get(section, {}).pop(key, None)
+    if saved != now:
+        raise UserError(f"{run_dir}: the config differs from the one this run started with; resume refused")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -45,3 +48,16 @@ def write_hf_esm_dir(path: Path, layers: int = 2, dim: int = 32, heads: int = 4,
     _perturb(model, seed)
     model.save_pretrained(path)
     return path
+
+
+def kill_after_first_checkpoint(args: list[str], state: Path, timeout: float = 120) -> int:
+    """Start `args`, SIGKILL it as soon as `state` (a trainer_state.pt) exists; returns the step it holds."""
+    import torch
+
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not state.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return torch.load(state, weights_only=False)["step"]

@@ -4,14 +4,13 @@ the `distill` command."""
 
 import json
 import math
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from fixtures import kill_after_first_checkpoint
 from safetensors.torch import load_file
 
 from protdidi.batching import BatchStream
@@ -249,15 +248,9 @@ def test_distill_resume_is_exact_even_after_sigkill(tmp_path, teacher_dir, toy_f
     ref = weights(tmp_path / "ref" / "last")
     part = weights(tmp_path / "part" / "last")
     assert same(ref[0], part[0]) and same(ref[1], part[1])
-    proc = subprocess.Popen([sys.executable, "-m", "protdidi", *args, "-o", str(tmp_path / "killed")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = tmp_path / "killed" / "last" / "trainer_state.pt"
-    deadline = time.time() + 120
-    while not state.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert torch.load(state, weights_only=False)["step"] < 40, "the run finished before it could be killed"
+    done = kill_after_first_checkpoint([sys.executable, "-m", "protdidi", *args, "-o", str(tmp_path / "killed")],
+                                       tmp_path / "killed" / "last" / "trainer_state.pt")
+    assert done < 40, "the run finished before it could be killed"
     run_cli(*args, "--resume", "-o", str(tmp_path / "killed"))
     killed = weights(tmp_path / "killed" / "last")
     assert same(ref[0], killed[0]) and same(ref[1], killed[1])

@@ -1,12 +1,11 @@
 import json
 import math
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
+from fixtures import kill_after_first_checkpoint
 
 from protdidi.config import load_config
 from protdidi.domains.protein.models import load_protein_model
@@ -59,15 +58,8 @@ def test_resume_after_sigkill(tmp_path, toy_fasta):
     args = [sys.executable, "-m", "protdidi", "train-teacher", "--data", str(toy_fasta),
             *[a for s in TOY for a in ("--set", s)], "--set", "train.steps=60", "--set", "train.save_every=2"]
     subprocess.run([*args, "-o", str(tmp_path / "ref")], check=True, capture_output=True)
-    proc = subprocess.Popen([*args, "-o", str(tmp_path / "killed")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    state = tmp_path / "killed" / "last" / "trainer_state.pt"
-    deadline = time.time() + 120
-    while not state.exists() and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done = torch.load(state, weights_only=False)["step"]
+    done = kill_after_first_checkpoint([*args, "-o", str(tmp_path / "killed")],
+                                       tmp_path / "killed" / "last" / "trainer_state.pt")
     assert done < 60, "the run finished before it could be killed; make it longer"
     subprocess.run([*args, "-o", str(tmp_path / "killed"), "--resume"], check=True, capture_output=True)
     a = load_protein_model(str(tmp_path / "ref" / "last")).denoiser.state_dict()

@@ -7,18 +7,11 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import KeyValue
+from protdidi.cli.options import run_options
 
 
 @cli.command("train-teacher")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="YAML",
-              help="Run config (configs/teacher-cath.yaml); defaults are used for keys it omits.")
-@click.option("--data", default=None, metavar="FASTA", help="Training FASTA (overrides data.fasta).")
-@click.option("--set", "overrides", multiple=True, type=KeyValue(), help="Override a config key, e.g. train.lr=3e-4.")
-@click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False), metavar="RUN_DIR")
-@click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its last checkpoint.")
-@click.option("--stop-at", type=int, default=None, metavar="STEP",
-              help="Checkpoint and stop after STEP (the schedule still spans train.steps); finish later with --resume.")
+@run_options("configs/teacher-cath.yaml")
 def train_teacher(config_path, data, overrides, run_dir, resume, stop_at):
     """Train a masked-diffusion teacher on a protein FASTA (split by id hash into train/valid/test).
 

@@ -12,7 +12,6 @@ One iteration (see ../shared/reference/distillation-methods.md §2.8):
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ import torch.nn.functional as F
 
 from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.distributed import is_distributed, mean_across, rank
+from protdidi.distributed import mean_across
+from protdidi.methods.base import DistillTask
 from protdidi.methods.discriminator import Discriminator
 from protdidi.methods.rewards import group_normalize, log_odds_reward, masked_mean, time_weight
 from protdidi.methods.rollout import trajectory_logprob, two_step_rollout
@@ -169,26 +169,17 @@ def kl_and_entropy(teacher_lp: torch.Tensor, student_lp: torch.Tensor, masked: t
     return (kl * m).sum() / n, (ent * m).sum() / n
 
 
-class DidiTask:
+class DidiTask(DistillTask):
     """A trainer task: one DiDi-Instruct iteration per `train_step`. The teacher is frozen and never saved."""
 
     def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, cfg: DidiConfig,
                  loop: DistillLoopConfig, device: torch.device,
                  evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
                  save_fn: Callable[..., None]):
-        self.cfg, self.loop, self.schedule, self.stream, self.device = cfg, loop, schedule, stream, device
-        self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
-        self.teacher = teacher.to(device).eval().requires_grad_(False)
-        self.student = copy.deepcopy(self.teacher).train().requires_grad_(True)
-        self.ema = copy.deepcopy(self.teacher)
+        super().__init__(teacher, schedule, stream, loop, device, evaluate_fn, save_fn)
+        self.cfg = cfg
         self.disc = Discriminator(self.teacher, cfg.disc_unfrozen_blocks).to(device).train()
-        self.student_ddp, self.disc_ddp = self.student, self.disc
-        if is_distributed():
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [device.index] if device.type == "cuda" else None
-            self.student_ddp = DDP(self.student, device_ids=ids)
-            self.disc_ddp = DDP(self.disc, device_ids=ids)
+        self.student_ddp, self.disc_ddp = self.ddp(self.student), self.ddp(self.disc)
         self.student_opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.student_lr, betas=cfg.student_betas,
                                              weight_decay=cfg.student_weight_decay)
         self.disc_opt = torch.optim.AdamW([p for p in self.disc.parameters() if p.requires_grad], lr=cfg.disc_lr,
@@ -198,12 +189,9 @@ class DidiTask:
     def train_step(self, step: int) -> dict[str, float]:
         cfg, dev = self.cfg, self.device
         scale = warmup_linear(step, self.loop.steps, cfg.warmup_steps)
-        for opt, lr in ((self.student_opt, cfg.student_lr), (self.disc_opt, cfg.disc_lr)):
-            for group in opt.param_groups:
-                group["lr"] = lr * scale
-        seed = (self.loop.seed * 1_000_003 + step) * 4099 + rank()
-        torch.manual_seed(seed)  # dropout, if any
-        g = torch.Generator(device=dev).manual_seed(seed)
+        self.set_lr(self.student_opt, cfg.student_lr * scale)
+        self.set_lr(self.disc_opt, cfg.disc_lr * scale)
+        g = self.step_generator(step)
         x_real, valid = (t.to(dev) for t in self.stream.batch(step))
         x_real = x_real.repeat_interleave(cfg.group_size, dim=0)
         valid = valid.repeat_interleave(cfg.group_size, dim=0)
@@ -258,14 +246,7 @@ class DidiTask:
         out = {"loss": loss, "pg": pg, "kl_hi": kl1, "kl_lo": kl2, "entropy": entropy}
         return {**{k: mean_across(float(v.detach())) for k, v in out.items()}, "grad_norm": grad_norm}
 
-    @property
-    def vocab(self):
-        return self.teacher.vocab
-
     # -- trainer protocol ---------------------------------------------------------------------------------
-    def evaluate(self) -> dict[str, float]:
-        return self.evaluate_fn(self.ema)
-
     def state_dict(self) -> dict:
         return {"student": self.student.state_dict(), "ema": self.ema.state_dict(),
                 "disc": self.disc.trainable_state(), "student_opt": self.student_opt.state_dict(),

@@ -22,7 +22,8 @@ import torch
 
 from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.distributed import is_distributed, mean_across, rank
+from protdidi.distributed import mean_across
+from protdidi.methods.base import DistillTask
 from protdidi.methods.didi import DistillLoopConfig
 from protdidi.process import add_noise, antithetic_times
 from protdidi.schedule import LogLinearSchedule
@@ -83,33 +84,21 @@ def recorrupt(probs: torch.Tensor, alpha: torch.Tensor, valid: torch.Tensor, mas
     return torch.where(keep & valid, drawn, torch.full_like(drawn, mask_id))
 
 
-class IdlmTask:
+class IdlmTask(DistillTask):
     """A trainer task: per iteration `fake_frequency` fake updates, then one generator update."""
 
     def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, cfg: IdlmConfig,
                  loop: DistillLoopConfig, device: torch.device,
                  evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
                  save_fn: Callable[..., None]):
-        self.cfg, self.loop, self.schedule, self.stream, self.device = cfg, loop, schedule, stream, device
-        self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
-        self.teacher = teacher.to(device).eval().requires_grad_(False)
-        self.student = copy.deepcopy(self.teacher).train().requires_grad_(True)
-        self.fake = copy.deepcopy(self.teacher).train().requires_grad_(True)
-        self.ema = copy.deepcopy(self.teacher)
+        super().__init__(teacher, schedule, stream, loop, device, evaluate_fn, save_fn)
+        self.cfg = cfg
+        self.fake = self.trainable_copy()
         self.fake_ema = copy.deepcopy(self.teacher)
-        self.student_ddp, self.fake_ddp = self.student, self.fake
-        if is_distributed():
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [device.index] if device.type == "cuda" else None
-            self.student_ddp, self.fake_ddp = DDP(self.student, device_ids=ids), DDP(self.fake, device_ids=ids)
+        self.student_ddp, self.fake_ddp = self.ddp(self.student), self.ddp(self.fake)
         kw = dict(betas=cfg.betas, weight_decay=cfg.weight_decay)
         self.student_opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.student_lr, **kw)
         self.fake_opt = torch.optim.AdamW(self.fake.parameters(), lr=cfg.fake_lr, **kw)
-
-    @property
-    def vocab(self):
-        return self.teacher.vocab
 
     def _student_outputs(self, x0, valid, g):
         """ε = (x_t, t): real data at antithetic t; returns the student's SUBS log-probs at x_t (with grad)."""
@@ -126,12 +115,9 @@ class IdlmTask:
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.cfg
         scale = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
-        for opt, lr in ((self.student_opt, cfg.student_lr), (self.fake_opt, cfg.fake_lr)):
-            for group in opt.param_groups:
-                group["lr"] = lr * scale
-        seed = (self.loop.seed * 1_000_003 + step) * 4099 + rank()
-        torch.manual_seed(seed)
-        g = torch.Generator(device=self.device).manual_seed(seed)
+        self.set_lr(self.student_opt, cfg.student_lr * scale)
+        self.set_lr(self.fake_opt, cfg.fake_lr * scale)
+        g = self.step_generator(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
         tokens = valid.sum().clamp_min(1)
         fake_losses = []
@@ -153,9 +139,6 @@ class IdlmTask:
         return {"loss": mean_across(float(loss.detach())),
                 "fake_loss": mean_across(sum(fake_losses) / len(fake_losses)),
                 "grad_norm": grad_norm, "lr": cfg.student_lr * scale}
-
-    def evaluate(self) -> dict[str, float]:
-        return self.evaluate_fn(self.ema)
 
     def state_dict(self) -> dict:
         return {"student": self.student.state_dict(), "ema": self.ema.state_dict(), "fake": self.fake.state_dict(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import torch
 from protdidi.batching import BatchStream, fixed_batches
 from protdidi.denoiser import MaskedDenoiser, nelbo
 from protdidi.schedule import LogLinearSchedule
-from protdidi.trainer import ema_update, optimizer_step, warmup_cosine
+from protdidi.tasks.base import EmaTrainingTask
 
 
 @dataclass
@@ -78,46 +77,23 @@ def unigram_nll(train: list[torch.Tensor], test: list[torch.Tensor], vocab_size:
     return float(-(test_counts[support] * probs[support].log()).sum() / test_counts.sum())
 
 
-class MdlmTask:
+class MdlmTask(EmaTrainingTask):
     """Optimises the NELBO of `model` on `stream`; evaluates and saves the EMA model."""
 
     def __init__(self, model: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream,
                  valid: list[torch.Tensor], cfg: OptimConfig, max_length: int, device: torch.device,
                  save_fn: Callable[[Path, MaskedDenoiser, dict | None], None]):
-        self.model = model.to(device).train()
-        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
-        self.schedule, self.stream, self.valid, self.cfg = schedule, stream, valid, cfg
-        self.max_length, self.device, self.save_fn = max_length, device, save_fn
-        decay = [p for p in self.model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                      {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=cfg.betas)
+        super().__init__(model, cfg, device, save_fn)
+        self.schedule, self.stream, self.valid, self.max_length = schedule, stream, valid, max_length
 
     def train_step(self, step: int) -> dict[str, float]:
-        cfg = self.cfg
-        lr = cfg.lr * warmup_cosine(step, cfg.steps, cfg.warmup_steps, cfg.min_lr_frac)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        torch.manual_seed(cfg.seed * 7919 + step)  # dropout draws: a function of the step
-        g = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step)
+        lr, g = self.begin_step(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
         loss = nelbo(self.model, x0, valid, self.schedule, g).per_token
-        grad_norm = optimizer_step(loss, self.model.parameters(), self.opt, cfg.grad_clip, "NELBO")
-        ema_update(self.ema, self.model, cfg.ema)
+        grad_norm = self.finish_step(loss, "NELBO")
         return {"loss": float(loss.detach()), "lr": lr, "grad_norm": grad_norm, "tokens": int(valid.sum())}
 
     def evaluate(self) -> dict[str, float]:
         value = evaluate_nelbo(self.ema, self.valid, self.schedule, self.max_length, self.cfg.eval_batch_size,
                                device=self.device)
         return {"valid_nelbo": value, "valid_ppl": math.exp(value)}
-
-    def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
-
-    def save(self, path: Path, trainer_state: dict | None) -> None:
-        self.save_fn(path, self.ema, trainer_state)

@@ -4,7 +4,6 @@ Used for the project judge, which must not share the teacher's objective."""
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from protdidi.batching import BatchStream, fixed_batches
+from protdidi.tasks.base import EmaTrainingTask
 from protdidi.tasks.mdlm import OptimConfig
-from protdidi.trainer import ema_update, optimizer_step, warmup_cosine
 from protdidi.vocab import Vocab
 
 
@@ -41,34 +40,22 @@ def mlm_loss(logits_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor
     return ce, selected.sum()
 
 
-class MlmTask:
+class MlmTask(EmaTrainingTask):
     """Trainer task: ESM-2-recipe masked LM on `stream`; evaluates the EMA model's validation CE."""
 
     def __init__(self, model, logits_fn, stream: BatchStream, valid: list[torch.Tensor], vocab: Vocab,
                  cfg: OptimConfig, max_length: int, device: torch.device,
                  save_fn: Callable[[Path, torch.nn.Module, dict | None], None]):
-        self.model = model.to(device).train()
-        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        super().__init__(model, cfg, device, save_fn)
         self.logits_fn, self.stream, self.valid, self.vocab = logits_fn, stream, valid, vocab
-        self.cfg, self.max_length, self.device, self.save_fn = cfg, max_length, device, save_fn
-        decay = [p for p in self.model.parameters() if p.dim() >= 2]
-        no_decay = [p for p in self.model.parameters() if p.dim() < 2]
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                      {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=cfg.betas)
+        self.max_length = max_length
 
     def train_step(self, step: int) -> dict[str, float]:
-        cfg = self.cfg
-        lr = cfg.lr * warmup_cosine(step, cfg.steps, cfg.warmup_steps, cfg.min_lr_frac)
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        torch.manual_seed(cfg.seed * 7919 + step)
-        g = torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step)
+        lr, g = self.begin_step(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
         ce, n = mlm_loss(lambda x: self.logits_fn(self.model, x, valid), x0, valid, self.vocab, g)
         loss = ce / n.clamp_min(1)
-        grad_norm = optimizer_step(loss, self.model.parameters(), self.opt, cfg.grad_clip, "MLM")
-        ema_update(self.ema, self.model, cfg.ema)
-        return {"loss": float(loss.detach()), "lr": lr, "grad_norm": grad_norm}
+        return {"loss": float(loss.detach()), "lr": lr, "grad_norm": self.finish_step(loss, "MLM")}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -80,14 +67,3 @@ class MlmTask:
             total, count = total + float(ce), count + int(n)
         value = total / max(1, count)
         return {"valid_mlm_ce": value, "valid_mlm_ppl": math.exp(value)}
-
-    def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
-
-    def save(self, path: Path, trainer_state: dict | None) -> None:
-        self.save_fn(path, self.ema, trainer_state)

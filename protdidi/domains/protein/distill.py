@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ import yaml
 from protdidi import distributed as dist
 from protdidi.batching import BatchStream
 from protdidi.checkpoint import save_checkpoint
-from protdidi.config import to_dict
+from protdidi.config import check_run_dir, to_dict
 from protdidi.domains.protein.data import TokenizedSet, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.models import DEFAULT_TEACHER, load_protein_model, teacher_reference
@@ -52,17 +51,6 @@ class DistillRunConfig:
     idlm: IdlmConfig = field(default_factory=IdlmConfig)
     loop: DistillLoopConfig = field(default_factory=DistillLoopConfig)
     rgas: RgasDefaults = field(default_factory=RgasDefaults)
-
-
-def _check_resume(run_dir: Path, cfg: DistillRunConfig) -> None:
-    if not (run_dir / "config.yaml").exists():
-        raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    now = json.loads(json.dumps(to_dict(cfg)))
-    for d in (saved, now):
-        d["loop"].pop("steps", None)
-    if saved != now:
-        raise UserError(f"{run_dir}: the config differs from the one this run started with; resume refused")
 
 
 def teacher_pool(teacher, lengths: dict[int, int], size: int, nfe: int, seed: int, device) -> list[torch.Tensor]:
@@ -107,10 +95,7 @@ def run_distill(cfg: DistillRunConfig, run_dir: Path, resume: bool = False, stop
     except ValueError as err:
         raise UserError(str(err)) from None
     cfg.name = cfg.name or f"protdidi-cath-{cfg.method}"
-    if resume:
-        _check_resume(run_dir, cfg)
-    elif (run_dir / "last").exists():
-        raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+    check_run_dir(run_dir, cfg, resume, ("loop", "steps"))
     device = dist.local_device(pick_device(cfg.device))
     dist.init_from_env(device)
     primary = dist.rank() == 0

@@ -86,22 +86,16 @@ def _plots(out: Path, rows: list[dict], details: dict[str, dict], judge_name: st
     fig.tight_layout()
     fig.savefig(out / "composition.png", dpi=110)
     plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for row in rows:
-        ax.hist(details[row["set"]]["lengths"], bins=40, alpha=0.5, label=row["set"])
-    ax.set_xlabel("length")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "lengths.png", dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    for row in rows:
-        ax.hist(details[row["set"]]["per_sequence_pppl"], bins=30, alpha=0.5, label=row["set"])
-    ax.set_xlabel(f"per-sequence pseudo-perplexity ({judge_name})")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "pppl.png", dpi=110)
-    plt.close(fig)
+    for key, label, file in (("lengths", "length", "lengths.png"),
+                             ("per_sequence_pppl", f"per-sequence pseudo-perplexity ({judge_name})", "pppl.png")):
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        for row in rows:
+            ax.hist(details[row["set"]][key], bins=30, alpha=0.5, label=row["set"])
+        ax.set_xlabel(label)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / file, dpi=110)
+        plt.close(fig)
 
 
 COLUMNS = [("judge_pppl", "{:.2f}"), ("judge_fast_pppl", "{:.2f}"), ("composition_js", "{:.4f}"),

@@ -18,11 +18,11 @@ import yaml
 
 from protdidi.batching import BatchStream
 from protdidi.checkpoint import save_checkpoint
-from protdidi.config import to_dict
+from protdidi.config import check_run_dir, to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.teacher import DataConfig, ModelConfig, _check_resume_config, pick_device
+from protdidi.domains.protein.teacher import DataConfig, ModelConfig, pick_device
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.tasks.mdlm import OptimConfig
@@ -51,12 +51,7 @@ def judge_logits(model: Esm2, body: torch.Tensor, valid: torch.Tensor) -> torch.
 
 def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
     run_dir = Path(run_dir)
-    if resume:
-        if not (run_dir / "config.yaml").exists():
-            raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
-        _check_resume_config(run_dir, cfg)
-    elif (run_dir / "last").exists():
-        raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+    check_run_dir(run_dir, cfg, resume, ("train", "steps"))
     if cfg.model.init:
         raise UserError("the judge is trained from scratch (model.init must be empty)")
     device = pick_device(cfg.device)

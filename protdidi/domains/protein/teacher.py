@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from protdidi.batching import BatchStream
-from protdidi.config import to_dict
+from protdidi.config import check_run_dir, to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
@@ -86,27 +86,13 @@ def build_model(cfg: TeacherRunConfig) -> EsmDenoiser:
     return EsmDenoiser.from_config(arch, vocab)
 
 
-def _check_resume_config(run_dir: Path, cfg: TeacherRunConfig) -> None:
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    now = json.loads(json.dumps(to_dict(cfg)))  # tuples → lists, as YAML stored them
-    for d in (saved, now):
-        d["train"].pop("steps", None)  # extending a run is allowed
-    if saved != now:
-        raise UserError(f"{run_dir}: the config differs from the one this run started with; resume refused")
-
-
 def train_teacher(cfg: TeacherRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
     """Train, then write `report.json` with validation/test NELBO perplexity and the unigram baseline.
 
     `stop_at` ends this invocation after that step (checkpointed, resumable) without changing the run's
     schedule, e.g. to split a long run across sessions; the report is written only when the run is done."""
     run_dir = Path(run_dir)
-    if resume:
-        if not (run_dir / "config.yaml").exists():
-            raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
-        _check_resume_config(run_dir, cfg)
-    elif (run_dir / "last").exists():
-        raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+    check_run_dir(run_dir, cfg, resume, ("train", "steps"))
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.train.seed)
     records = read_fasta(cfg.data.fasta)

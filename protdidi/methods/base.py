@@ -1,0 +1,55 @@
+"""What every distillation method's trainer task shares: a frozen teacher, a trainable student copied from it
+with an EMA that ships, DDP wrapping under torchrun, and randomness seeded by (seed, step, rank)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+
+from protdidi.batching import BatchStream
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.distributed import is_distributed, rank
+from protdidi.schedule import LogLinearSchedule
+
+
+class DistillTask:
+    def __init__(self, teacher: MaskedDenoiser, schedule: LogLinearSchedule, stream: BatchStream, loop,
+                 device: torch.device, evaluate_fn: Callable[[MaskedDenoiser], dict[str, float]],
+                 save_fn: Callable[..., None]):
+        self.loop, self.schedule, self.stream, self.device = loop, schedule, stream, device
+        self.evaluate_fn, self.save_fn = evaluate_fn, save_fn
+        self.teacher = teacher.to(device).eval().requires_grad_(False)
+        self.student = self.trainable_copy()
+        self.ema = copy.deepcopy(self.teacher)
+
+    @property
+    def vocab(self):
+        return self.teacher.vocab
+
+    def trainable_copy(self) -> MaskedDenoiser:
+        """A fresh copy of the teacher, in training mode, with gradients on."""
+        return copy.deepcopy(self.teacher).train().requires_grad_(True)
+
+    def ddp(self, module: torch.nn.Module) -> torch.nn.Module:
+        """`module` wrapped in DistributedDataParallel under torchrun, else itself."""
+        if not is_distributed():
+            return module
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        return DDP(module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def step_generator(self, step: int) -> torch.Generator:
+        """Seed the global RNG (dropout) and return this step's generator: a pure function of (seed, step, rank)."""
+        seed = (self.loop.seed * 1_000_003 + step) * 4099 + rank()
+        torch.manual_seed(seed)
+        return torch.Generator(device=self.device).manual_seed(seed)
+
+    @staticmethod
+    def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+        for group in opt.param_groups:
+            group["lr"] = lr
+
+    def evaluate(self) -> dict[str, float]:
+        return self.evaluate_fn(self.ema)
