@@ -5,7 +5,9 @@ and with RGAS; the IDLM student (if installed) at NFE 4/8/16/32 with ancestral s
 configuration samples the same lengths (drawn from the training distribution, fixed seed).
 Quality is the teacher's own NELBO of the samples (nats/token, lower = more teacher-like; a proxy until
 the evaluation suite's judge exists), with natural test-split sequences as a reference row. Entropy is the
-mean per-sequence Shannon entropy of residue composition (nats). Writes
+mean per-sequence Shannon entropy of residue composition (nats). Seconds per 1000 sequences are measured
+on --n sequences; small --n pads more (length-sorted batches of 16 span wider length ranges), so they
+overstate the cost of a 1000-sequence run. Writes
 benchmarks/results/distill_quality.{json,md,png}.
 
     python benchmarks/distill_quality.py          # ~10 minutes on a 2-core CPU
