@@ -37,11 +37,6 @@ class Esm2Config:
         return asdict(self)
 
 
-def _rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
 class Rotary(nn.Module):
     """Rotary position embedding (non-interleaved halves), with a cos/sin table cached per length."""
 
@@ -52,17 +47,23 @@ class Rotary(nn.Module):
         self._cache: tuple[int, torch.device, torch.Tensor, torch.Tensor] | None = None
 
     def tables(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """cos and *signed* sin tables [length, head_dim]: x·cos + swap_halves(x)·sin_signed is the rotation
+        (sin_signed = (−sin, sin) on the two halves, i.e. the sign of rotate_half folded into the table)."""
         if self._cache is None or self._cache[0] < length or self._cache[1] != device:
             pos = torch.arange(max(length, 64), device=device, dtype=torch.float32)
             freqs = torch.outer(pos, self.inv_freq.to(device))
             emb = torch.cat((freqs, freqs), dim=-1)
-            self._cache = (pos.numel(), device, emb.cos(), emb.sin())
+            sin = emb.sin()
+            half = sin.shape[-1] // 2
+            self._cache = (pos.numel(), device, emb.cos(), torch.cat((-sin[:, :half], sin[:, half:]), dim=-1))
         return self._cache[2][:length], self._cache[3][:length]
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        cos, sin = self.tables(q.shape[-2], q.device)
-        cos, sin = cos.to(q.dtype), sin.to(q.dtype)
-        return q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+    def forward(self, qk: torch.Tensor) -> torch.Tensor:
+        """Rotate queries and keys together: qk is [..., length, head_dim] (e.g. q and k stacked in front)."""
+        cos, sin = self.tables(qk.shape[-2], qk.device)
+        half = qk.shape[-1] // 2
+        swapped = torch.cat((qk[..., half:], qk[..., :half]), dim=-1)
+        return torch.addcmul(qk * cos.to(qk.dtype), swapped, sin.to(qk.dtype))
 
 
 class SelfAttention(nn.Module):
@@ -83,7 +84,7 @@ class SelfAttention(nn.Module):
         bias = torch.cat((self.q_proj.bias * self.head_dim**-0.5, self.k_proj.bias, self.v_proj.bias))
         qkv = F.linear(x, weight, bias).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         # ESM scales q before the rotation (folded into the weights above); SDPA's own scale is then 1.
-        q, k = self.rot_emb(qkv[0], qkv[1])
+        q, k = self.rot_emb(qkv[:2])  # one pass over q and k
         out = F.scaled_dot_product_attention(q, k, qkv[2], attn_mask=attn_mask, scale=1.0)
         return self.out_proj(out.transpose(1, 2).reshape(b, n, d))
 
