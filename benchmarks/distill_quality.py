@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from protdidi.batching import collate
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
@@ -38,11 +39,8 @@ STUDENT_NFE = (4, 8, 16, 32)
 def score(teacher, seqs: list[torch.Tensor]) -> dict[str, float]:
     vocab = teacher.denoiser.vocab
     nll = evaluate_nelbo(teacher.denoiser, seqs, teacher.schedule, teacher.max_length, 64, passes=4)
-    width = max(len(s) for s in seqs)
-    tokens = torch.full((len(seqs), width), vocab.pad_id)
-    for i, s in enumerate(seqs):
-        tokens[i, :len(s)] = s
-    ent = sequence_entropy(tokens, tokens != vocab.pad_id, vocab.size)
+    tokens, valid = collate(seqs, vocab.pad_id)
+    ent = sequence_entropy(tokens, valid, vocab.size)
     return {"teacher_nelbo": nll, "entropy": float(ent.mean())}
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parents[1] / "protdidi" / "assets"
+from protdidi.assets import ASSETS
+
 RUNS = {"didi": ASSETS / "protdidi-cath-didi" / "log.jsonl", "idlm": ASSETS / "protdidi-cath-idlm" / "log.jsonl"}
 BUDGETS_MIN = (5, 10, 30)
 

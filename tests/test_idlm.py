@@ -52,7 +52,11 @@ def test_recorruption_draws_from_the_soft_output():
     probs = torch.zeros(1, 4000, 5)
     probs[..., 2] = 0.75
     probs[..., 3] = 0.25
-    x = recorrupt(probs, torch.tensor([0.5]), torch.ones(1, 4000, dtype=torch.bool), 9, g)
+    valid = torch.ones(1, 4000, dtype=torch.bool)
+    valid[0, -100:] = False
+    x = recorrupt(probs, torch.tensor([0.5]), valid, 9, 1, g)
+    assert (x[~valid] == 1).all()
+    x = x[valid][None]
     kept = x[x != 9]
     assert abs((x == 9).float().mean().item() - 0.5) < 0.03
     assert abs((kept == 2).float().mean().item() - 0.75) < 0.03 and set(kept.tolist()) <= {2, 3}

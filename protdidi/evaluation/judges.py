@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from protdidi.assets import ASSETS
 from protdidi.errors import UserError
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PROJECT_JUDGE = "protdidi-cath-judge"
 ESM_NAME = re.compile(r"^esm2_t\d+_\d+[MB]_UR50D$")
 ESM_URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"

@@ -25,7 +25,14 @@ from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import mean_across
 from protdidi.methods.base import DistillTask
 from protdidi.methods.discriminator import Discriminator
-from protdidi.methods.rewards import group_normalize, log_odds_reward, masked_mean, time_weight
+from protdidi.methods.rewards import (
+    finite_or_zero,
+    group_normalize,
+    log_odds_reward,
+    masked_mean,
+    pooled_masked_mean,
+    time_weight,
+)
 from protdidi.methods.rollout import trajectory_logprob, two_step_rollout
 from protdidi.process import add_noise
 from protdidi.schedule import LogLinearSchedule
@@ -150,23 +157,16 @@ def discriminator_loss(logits: torch.Tensor, masked: torch.Tensor, real: bool, s
     """BCE with label smoothing (real → 1−s, fake → s), averaged over the masked positions of the batch."""
     target = torch.full_like(logits, 1.0 - smoothing if real else smoothing)
     bce = F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="none")
-    m = masked.float()
-    return (bce * m).sum() / m.sum().clamp_min(1.0)
+    return pooled_masked_mean(bce, masked)
 
 
 def kl_and_entropy(teacher_lp: torch.Tensor, student_lp: torch.Tensor, masked: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean over masked positions of KL(teacher ‖ student) and of the student's entropy (SUBS log-probs).
-
-    −inf log-probs (forbidden ids) are replaced by 0 where they are multiplied by a zero probability, so that
-    no 0·∞ reaches the backward pass."""
-    t_safe = torch.where(torch.isfinite(teacher_lp), teacher_lp, torch.zeros_like(teacher_lp))
-    s_safe = torch.where(torch.isfinite(student_lp), student_lp, torch.zeros_like(student_lp))
+    """Mean over masked positions of KL(teacher ‖ student) and of the student's entropy (SUBS log-probs)."""
+    t_safe, s_safe = finite_or_zero(teacher_lp), finite_or_zero(student_lp)
     kl = (teacher_lp.exp() * (t_safe - s_safe)).sum(-1)
     ent = -(student_lp.exp() * s_safe).sum(-1)
-    m = masked.float()
-    n = m.sum().clamp_min(1.0)
-    return (kl * m).sum() / n, (ent * m).sum() / n
+    return pooled_masked_mean(kl, masked), pooled_masked_mean(ent, masked)
 
 
 class DidiTask(DistillTask):

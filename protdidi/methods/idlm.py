@@ -25,6 +25,7 @@ from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import mean_across
 from protdidi.methods.base import DistillTask
 from protdidi.methods.didi import DistillLoopConfig
+from protdidi.methods.rewards import finite_or_zero
 from protdidi.process import add_noise, antithetic_times
 from protdidi.schedule import LogLinearSchedule
 from protdidi.trainer import ema_update, optimizer_step
@@ -52,11 +53,6 @@ class IdlmConfig:
             raise ValueError("EMA decays must be in [0, 1)")
 
 
-def finite_or_zero(lp: torch.Tensor) -> torch.Tensor:
-    """−inf log-probs (forbidden ids, where every probability here is 0) replaced by 0."""
-    return torch.where(torch.isfinite(lp), lp, torch.zeros_like(lp))
-
-
 def generator_loss(student_lp: torch.Tensor, teacher_lp: torch.Tensor, fake_lp: torch.Tensor,
                    masked: torch.Tensor, weight: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
     """−Σ_masked λ⟨G, log f* − log f⟩ / tokens, with G = exp(student_lp) (gradient flows through G only).
@@ -74,14 +70,15 @@ def fake_loss(target: torch.Tensor, fake_lp: torch.Tensor, masked: torch.Tensor,
     return -(inner * masked * weight[:, None]).sum() / tokens
 
 
-def recorrupt(probs: torch.Tensor, alpha: torch.Tensor, valid: torch.Tensor, mask_id: int,
+def recorrupt(probs: torch.Tensor, alpha: torch.Tensor, valid: torch.Tensor, mask_id: int, pad_id: int,
               generator: torch.Generator) -> torch.Tensor:
-    """x_t' ~ Cat(α_t'·G + (1−α_t')·m) per position (no gradient); padding stays as given by `valid`."""
+    """x_t' ~ Cat(α_t'·G + (1−α_t')·m) per valid position (no gradient); `pad_id` where `valid` is False."""
     b, n, v = probs.shape
     flat = probs.detach().double().reshape(-1, v).clamp_min(0)
     drawn = torch.multinomial(flat, 1, generator=generator).view(b, n)
     keep = torch.rand((b, n), generator=generator, device=probs.device, dtype=torch.float64) < alpha.double()[:, None]
-    return torch.where(keep & valid, drawn, torch.full_like(drawn, mask_id))
+    out = torch.where(keep, drawn, torch.full_like(drawn, mask_id))
+    return out.masked_fill(~valid, pad_id)
 
 
 class IdlmTask(DistillTask):
@@ -108,8 +105,7 @@ class IdlmTask(DistillTask):
 
     def _recorrupted(self, probs, valid, g):
         t2 = antithetic_times(probs.shape[0], g, device=probs.device)
-        xt2 = recorrupt(probs, self.schedule.alpha(t2), valid, self.vocab.mask_id, g)
-        xt2 = xt2.masked_fill(~valid, self.vocab.pad_id)
+        xt2 = recorrupt(probs, self.schedule.alpha(t2), valid, self.vocab.mask_id, self.vocab.pad_id, g)
         return xt2, t2, (xt2 == self.vocab.mask_id) & valid, self.schedule.loss_weight(t2).float()
 
     def train_step(self, step: int) -> dict[str, float]:

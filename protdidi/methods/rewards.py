@@ -8,6 +8,18 @@ from protdidi.distributed import all_gather_cat, rank
 from protdidi.schedule import LogLinearSchedule
 
 
+def finite_or_zero(lp: torch.Tensor) -> torch.Tensor:
+    """−inf log-probs (forbidden ids, where the matching probability is 0) replaced by 0, so that no 0·∞
+    reaches a product or the backward pass."""
+    return torch.where(torch.isfinite(lp), lp, torch.zeros_like(lp))
+
+
+def pooled_masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `values` over every True of `mask` in the batch (0 when there is none)."""
+    m = mask.to(values.dtype)
+    return (values * m).sum() / m.sum().clamp_min(1.0)
+
+
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-row mean of `values` over `mask` (rows with no True give 0). Float[B, L], Bool[B, L] → Float[B]."""
     m = mask.to(values.dtype)

@@ -1,9 +1,9 @@
-"""`protdidi distill --domain protein`: distil a protein teacher into a few-step student (DiDi-Instruct)."""
+"""`protdidi distill --domain protein`: distil a protein teacher into a few-step student (DiDi-Instruct or IDLM)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -15,6 +15,7 @@ from protdidi.checkpoint import save_checkpoint
 from protdidi.config import check_run_dir, to_dict
 from protdidi.domains.protein.data import TokenizedSet, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.generate import generate_proteins
 from protdidi.domains.protein.models import DEFAULT_TEACHER, load_protein_model, teacher_reference
 from protdidi.domains.protein.teacher import DataConfig, pick_device
 from protdidi.errors import UserError
@@ -55,18 +56,10 @@ class DistillRunConfig:
 
 def teacher_pool(teacher, lengths: dict[int, int], size: int, nfe: int, seed: int, device) -> list[torch.Tensor]:
     """`size` many-step teacher samples (lengths from the training distribution): the 'teacher' real side."""
-    from protdidi.domains.protein.data import draw_lengths
-
-    g = torch.Generator().manual_seed(seed)
-    sizes = sorted(draw_lengths(lengths, size, g))
-    sampler = AncestralSampler(teacher.schedule)
-    pool = []
-    for i in range(0, size, 16):
-        chunk = sizes[i:i + 16]
-        valid = torch.arange(max(chunk))[None, :] < torch.tensor(chunk)[:, None]
-        gen = sampler.sample(teacher.denoiser, len(chunk), valid.shape[1], nfe, g, device, valid)
-        pool += [row[:n].cpu() for row, n in zip(gen.tokens, chunk, strict=True)]
-    return pool
+    report = generate_proteins(replace(teacher, lengths=lengths), size, nfe, None, seed, 16, device=device,
+                               progress=False)
+    vocab = teacher.denoiser.vocab
+    return [torch.tensor(vocab.encode(r.seq), dtype=torch.long) for r in report.records]
 
 
 def make_evaluator(teacher, eval_lengths: list[int], loop: DistillLoopConfig, max_length: int, device):

@@ -13,6 +13,7 @@ import random
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,28 @@ def random_baseline(lengths: list[int], composition: np.ndarray, seed: int) -> l
     return ["".join(rng.choice(list(M.AMINO_ACIDS), size=n, p=composition)) for n in lengths]
 
 
-def row_metrics(name: str, seqs: list[str], reference: list[str], train: list[str], judge, pppl_n: int,
+@dataclass
+class Reference:
+    """The natural reference set and what every row is compared with, computed once."""
+
+    seqs: list[str]
+    composition: np.ndarray
+    dipeptides: np.ndarray
+
+    @classmethod
+    def of(cls, seqs: list[str]) -> Reference:
+        return cls(seqs, M.composition(seqs, 1.0), M.dipeptide_composition(seqs, 1.0))
+
+
+def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[str], judge, pppl_n: int,
                 seed: int, progress: bool) -> tuple[dict, dict]:
     vocab = protein_vocab()
-    ref_comp, comp = M.composition(reference, 1.0), M.composition(seqs, 1.0)
+    comp = M.composition(seqs, 1.0)
     row = {"set": name, "n": len(seqs), "mean_length": float(np.mean([len(s) for s in seqs])),
-           "composition_kl": M.kl_divergence(comp, ref_comp), "composition_js": M.js_divergence(comp, ref_comp),
-           "dipeptide_js": M.js_divergence(M.dipeptide_composition(seqs, 1.0), M.dipeptide_composition(reference, 1.0)),
-           "length_ks": M.ks_statistic([len(s) for s in seqs], [len(s) for s in reference]),
+           "composition_kl": M.kl_divergence(comp, reference.composition),
+           "composition_js": M.js_divergence(comp, reference.composition),
+           "dipeptide_js": M.js_divergence(M.dipeptide_composition(seqs, 1.0), reference.dipeptides),
+           "length_ks": M.ks_statistic([len(s) for s in seqs], [len(s) for s in reference.seqs]),
            "entropy_bits": float(np.mean([M.shannon_entropy_bits(s) for s in seqs])),
            "low_complexity_fraction": float(np.mean([M.low_complexity_fraction(s) for s in seqs])),
            "longest_homopolymer_mean": float(np.mean([M.longest_homopolymer(s) for s in seqs])),
@@ -128,10 +143,11 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     trn = [r.seq for r in read_fasta(train)] if train else [r.seq for r in split["train"]]
     if not ref or not trn:
         raise UserError("the reference and training sets must not be empty")
-    rand = random_baseline([len(s) for s in samples], M.composition(ref, 1.0), seed)
+    reference_set = Reference.of(ref)
+    rand = random_baseline([len(s) for s in samples], reference_set.composition, seed)
     rows, details = [], {}
     for name, seqs in (("samples", samples), ("natural reference", ref), ("random (shuffled composition)", rand)):
-        row, detail = row_metrics(name, seqs, ref, trn, judge_model, pppl_n, seed, progress)
+        row, detail = row_metrics(name, seqs, reference_set, trn, judge_model, pppl_n, seed, progress)
         rows.append(row)
         details[name] = detail
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,

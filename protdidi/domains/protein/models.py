@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protdidi.assets import ASSETS
 from protdidi.checkpoint import load_weights, read_config, read_vocab, read_weights, save_checkpoint
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.domains.protein.alphabet import protein_vocab
@@ -16,7 +17,6 @@ from protdidi.models.esm2 import Esm2Config
 from protdidi.schedule import make_schedule
 from protdidi.teachers.esm_denoiser import EsmDenoiser
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 # Shipped models by name (directories under protdidi/assets/).
 SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}
 DEFAULT_MODEL = "didi"  # what `protdidi generate` uses without --model: the DiDi-Instruct student
