@@ -30,9 +30,10 @@ def at_budget(log: Path, minutes: float) -> dict | None:
 def teacher_score() -> dict:
     """The same evaluation applied to the teacher (what both students started from)."""
     from protdidi.domains.protein.data import TokenizedSet, split_records
-    from protdidi.domains.protein.distill import DistillRunConfig, make_evaluator
+    from protdidi.domains.protein.distill import DistillRunConfig
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.domains.protein.models import load_protein_model
+    from protdidi.tasks.sample_quality import make_evaluator
 
     cfg = DistillRunConfig()
     teacher = load_protein_model("teacher")

@@ -14,12 +14,14 @@ def crop(seq: torch.Tensor, max_length: int, generator: torch.Generator | None) 
 
 
 def collate(seqs: list[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad to the longest; returns (tokens Long[B, L], valid Bool[B, L])."""
+    """Right-pad to the longest; returns (tokens Long[B, L], valid Bool[B, L]). Validity comes from the
+    lengths, not from the pad id, which may also be a real token (GPT-2 pads with EOS)."""
     length = max(len(s) for s in seqs)
     tokens = torch.full((len(seqs), length), pad_id, dtype=torch.long)
     for i, s in enumerate(seqs):
         tokens[i, : len(s)] = s
-    return tokens, tokens != pad_id
+    sizes = torch.tensor([len(s) for s in seqs])
+    return tokens, torch.arange(length)[None, :] < sizes[:, None]
 
 
 def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:

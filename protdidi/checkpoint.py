@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
-from protdidi.errors import CheckpointError
+from protdidi.errors import CheckpointError, UserError
 from protdidi.vocab import Vocab
 
 FORMAT = "protdidi/1"
@@ -57,7 +57,10 @@ def save_checkpoint(
             writer(tmp / name)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
-        for f in tmp.iterdir():
+        for f in tmp.rglob("*"):  # extra files may be directories (e.g. a tokenizer)
+            if f.is_dir():
+                f.chmod(0o755)
+                continue
             with open(f, "rb") as handle:
                 os.fsync(handle.fileno())
             f.chmod(0o644)
@@ -153,3 +156,42 @@ def _tied_aliases(module: nn.Module) -> dict[str, tuple[str, ...]]:
     for name, tensor in module.state_dict(keep_vars=True).items():
         by_ptr.setdefault(id(tensor), []).append(name)
     return {n: tuple(x for x in names if x != n) for names in by_ptr.values() for n in names if len(names) > 1}
+
+
+def weights_path(path: str | Path) -> Path:
+    """The file holding a model's weights: the file itself, or a directory's model.safetensors /
+    pytorch_model.bin (what a student's teacher reference fingerprints). None found is a CheckpointError."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (path / name).exists():
+            return path / name
+    raise CheckpointError(f"{path}: no weights file found")
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_teacher_reference(path: Path, cfg: dict, resolve: Callable[[str], Path]) -> str:
+    """A student's recorded teacher (`teacher.spec`, `teacher.sha256`) must exist and be unchanged.
+    `resolve` maps the spec to its weights file. Returns the spec."""
+    ref = cfg.get("teacher") or {}
+    spec = ref.get("spec")
+    if not spec:
+        raise CheckpointError(f"{path}: config.json names no teacher")
+    try:
+        found = resolve(spec)
+    except (UserError, OSError):
+        raise CheckpointError(f"{path}: its teacher {spec!r} is not available (needed for the discriminator)") \
+            from None
+    if ref.get("sha256") and file_sha256(found) != ref["sha256"]:
+        raise CheckpointError(f"{path}: the teacher at {spec!r} is not the one this student was distilled from")
+    return spec

@@ -7,6 +7,17 @@ import os
 import torch
 import torch.distributed as dist
 
+from protdidi.errors import UserError
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` (CUDA when present, else CPU) or an explicit torch device name; an absent CUDA is a UserError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} requested but CUDA is not available")
+    return torch.device(name)
+
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized()

@@ -56,3 +56,11 @@ def time_grid(steps: int, t_max: float = 1.0, t_min: float = 0.0, dtype=torch.fl
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     return torch.linspace(t_max, t_min, steps + 1, dtype=dtype)
+
+
+@dataclass
+class ScheduleConfig:
+    """The `schedule:` section of training configs (resolved by `make_schedule`)."""
+
+    name: str = "loglinear"
+    eps: float = 1e-3

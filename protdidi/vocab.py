@@ -17,8 +17,9 @@ import torch
 class Vocab:
     """A token table with explicit special ids.
 
-    `special` ids are never predicted by a denoiser (SUBS puts −inf on them); `sampleable` ids are the
-    ones a sampler may emit (a subset of the non-special ids). `joiner` glues decoded tokens together.
+    `special` ids are never predicted by a denoiser (SUBS puts −inf on them; the mask is always among them);
+    `sampleable` ids are the ones a sampler may emit (a subset of the non-special ids). BOS, EOS and pad may
+    share one id (GPT-2); the mask may not share its id. `joiner` glues decoded tokens together.
     """
 
     name: str
@@ -39,11 +40,13 @@ class Vocab:
         for key, value in named.items():
             if not 0 <= value < n:
                 raise ValueError(f"vocab {self.name}: {key}={value} is outside 0..{n - 1}")
-        if len(set(named.values())) != len(named) and not self._bos_eos_shared(named):
-            raise ValueError(f"vocab {self.name}: special ids collide: {named}")
+        if self.mask_id in {v for k, v in named.items() if k != "mask_id"}:
+            raise ValueError(f"vocab {self.name}: the mask id collides with another special id: {named}")
         if len(set(self.tokens)) != n:
             raise ValueError(f"vocab {self.name}: duplicate tokens")
-        special = set(self.special) | set(named.values())
+        # The mask is always special (never predicted). BOS/EOS/pad are special only when listed: GPT-2 style
+        # vocabularies use one id for all three, and masked-diffusion LMs on text do predict EOS.
+        special = set(self.special) | {self.mask_id}
         object.__setattr__(self, "special", tuple(sorted(special)))
         bad = set(self.sampleable) & special
         if bad:
@@ -52,13 +55,6 @@ class Vocab:
             raise ValueError(f"vocab {self.name}: no sampleable ids")
         object.__setattr__(self, "sampleable", tuple(sorted(set(self.sampleable))))
         object.__setattr__(self, "_index", {tok: i for i, tok in enumerate(self.tokens)})
-
-    @staticmethod
-    def _bos_eos_shared(named: dict) -> bool:
-        # GPT-2 style vocabularies use one id for BOS and EOS; every other collision is an error.
-        rest = [v for k, v in named.items() if k not in ("bos_id", "eos_id")]
-        return named.get("bos_id") == named.get("eos_id") and len(set(rest)) == len(rest) and \
-            named.get("bos_id") not in rest
 
     @property
     def size(self) -> int:

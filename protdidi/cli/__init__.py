@@ -52,4 +52,12 @@ def main(argv: list[str] | None = None) -> None:
         fail("interrupted", 130)
 
 
-from protdidi.cli import distill, evaluate, generate, train_judge, train_teacher  # noqa: E402,F401  (registers the subcommands)
+from protdidi.cli import (  # noqa: E402,F401  (registers the subcommands)
+    distill,
+    evaluate,
+    generate,
+    train_evaluator,
+    train_judge,
+    train_teacher,
+    train_tokenizer,
+)

@@ -7,19 +7,20 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import run_options
-
-DOMAINS = ("protein",)
+from protdidi.cli.options import data_override, domain_option, run_options
 
 
 @cli.command()
-@click.option("--domain", type=click.Choice(DOMAINS), default="protein", show_default=True)
+@domain_option
 @click.option("--method", type=click.Choice(["didi", "idlm"]), default=None,
               help="Distillation method (overrides `method` in the config; default didi).")
 @click.option("--teacher", default=None, metavar="NAME|DIR|FILE",
-              help="Teacher: shipped name, protdidi checkpoint dir, fair-esm .pt or HF dir (overrides `teacher`).")
+              help="Teacher (overrides `teacher`). Proteins: shipped name, protdidi checkpoint dir, fair-esm .pt or "
+                   "HF EsmForMaskedLM dir. Text: protdidi text checkpoint dir, MDLM/DUO .ckpt or HF MDLM dir.")
+@click.option("--tokenizer", default=None, metavar="DIR|NAME",
+              help="Text teachers from .ckpt/HF dirs: their tokenizer (default gpt2; a local dir when offline).")
 @run_options("configs/didi-protein.yaml")
-def distill(domain, method, config_path, teacher, data, overrides, run_dir, resume, stop_at):
+def distill(domain, method, config_path, teacher, tokenizer, data, overrides, run_dir, resume, stop_at):
     """Distil a masked-diffusion teacher into a few-step student (DiDi-Instruct or IDLM).
 
     Writes RUN_DIR/config.yaml, log.jsonl, loss.png, last/ (student EMA, discriminator, trainer_state.pt)
@@ -28,13 +29,19 @@ def distill(domain, method, config_path, teacher, data, overrides, run_dir, resu
     from pathlib import Path
 
     from protdidi.config import load_config
-    from protdidi.domains.protein.distill import DistillRunConfig, run_distill
-
-    overrides = list(overrides) + ([f"data.fasta={data}"] if data else []) + ([f"teacher={teacher}"] if teacher else [])
-    overrides += [f"method={method}"] if method else []
-    cfg = load_config(DistillRunConfig, config_path, overrides)
-    result = run_distill(cfg, Path(run_dir), resume=resume, stop_at=stop_at)
     from protdidi.distributed import rank
 
+    overrides = list(overrides) + data_override(domain, data) + ([f"teacher={teacher}"] if teacher else [])
+    overrides += ([f"method={method}"] if method else []) + ([f"tokenizer={tokenizer}"] if tokenizer else [])
+    if domain == "text":
+        from protdidi.domains.text.distill import TextDistillRunConfig as Config
+        from protdidi.domains.text.distill import run_text_distill as run
+    else:
+        if tokenizer:
+            raise click.UsageError("--tokenizer applies to --domain text only")
+        from protdidi.domains.protein.distill import DistillRunConfig as Config
+        from protdidi.domains.protein.distill import run_distill as run
+    cfg = load_config(Config, config_path, overrides)
+    result = run(cfg, Path(run_dir), resume=resume, stop_at=stop_at)
     if rank() == 0:
         click.echo(json.dumps(result, indent=1))

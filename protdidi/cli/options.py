@@ -25,6 +25,21 @@ def positive_int(name: str):
     return check
 
 
+DOMAINS = ("protein", "text")
+
+
+def domain_option(f):
+    return click.option("--domain", type=click.Choice(DOMAINS), default="protein", show_default=True,
+                        help="protein (ESM-2 alphabet, FASTA) or text (HF tokenizer + [MASK], JSONL/text).")(f)
+
+
+def data_override(domain: str, data: str | None) -> list[str]:
+    """`--data` as a config override: data.fasta for proteins, data.path for text."""
+    if not data:
+        return []
+    return [f"data.fasta={data}"] if domain == "protein" else [f"data.path={data}"]
+
+
 def run_options(example_config: str):
     """The options every training command shares: --config, --data, --set, -o RUN_DIR, --resume, --stop-at."""
 
@@ -32,7 +47,8 @@ def run_options(example_config: str):
         for option in reversed([
             click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="YAML",
                          help=f"Run config ({example_config}); defaults are used for keys it omits."),
-            click.option("--data", default=None, metavar="FASTA", help="Training FASTA (overrides data.fasta)."),
+            click.option("--data", default=None, metavar="FASTA|TEXT",
+                         help="Training data: a FASTA (proteins; data.fasta) or a text file/dir (text; data.path)."),
             click.option("--set", "overrides", multiple=True, type=KeyValue(),
                          help="Override a config key, e.g. train.lr=3e-4."),
             click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False),

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from protdidi.models.rotary import Rotary, check_heads
+
 
 @dataclass
 class Esm2Config:
@@ -28,42 +30,10 @@ class Esm2Config:
     max_length: int = 1024  # longest body (without BOS/EOS) the model accepts
 
     def __post_init__(self) -> None:
-        if self.embed_dim % self.attention_heads:
-            raise ValueError(f"embed_dim {self.embed_dim} is not a multiple of heads {self.attention_heads}")
-        if (self.embed_dim // self.attention_heads) % 2:
-            raise ValueError("rotary embeddings need an even head dimension")
+        check_heads(self.embed_dim, self.attention_heads)
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class Rotary(nn.Module):
-    """Rotary position embedding (non-interleaved halves), with a cos/sin table cached per length."""
-
-    def __init__(self, head_dim: int):
-        super().__init__()
-        inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
-        self._cache: tuple[int, torch.device, torch.Tensor, torch.Tensor] | None = None
-
-    def tables(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """cos and *signed* sin tables [length, head_dim]: x·cos + swap_halves(x)·sin_signed is the rotation
-        (sin_signed = (−sin, sin) on the two halves, i.e. the sign of rotate_half folded into the table)."""
-        if self._cache is None or self._cache[0] < length or self._cache[1] != device:
-            pos = torch.arange(max(length, 64), device=device, dtype=torch.float32)
-            freqs = torch.outer(pos, self.inv_freq.to(device))
-            emb = torch.cat((freqs, freqs), dim=-1)
-            sin = emb.sin()
-            half = sin.shape[-1] // 2
-            self._cache = (pos.numel(), device, emb.cos(), torch.cat((-sin[:, :half], sin[:, half:]), dim=-1))
-        return self._cache[2][:length], self._cache[3][:length]
-
-    def forward(self, qk: torch.Tensor) -> torch.Tensor:
-        """Rotate queries and keys together: qk is [..., length, head_dim] (e.g. q and k stacked in front)."""
-        cos, sin = self.tables(qk.shape[-2], qk.device)
-        half = qk.shape[-1] // 2
-        swapped = torch.cat((qk[..., half:], qk[..., :half]), dim=-1)
-        return torch.addcmul(qk * cos.to(qk.dtype), swapped, sin.to(qk.dtype))
 
 
 class SelfAttention(nn.Module):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from protdidi.domains.protein.fasta import read_fasta
 from protdidi.errors import UserError
 from protdidi.evaluation.judges import load_judge
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
+from protdidi.io import write_dir_atomic
 
 DEFAULT_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"
 
@@ -153,18 +152,10 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
               "novelty_search": "k-mer prefilter (3-mers, top 50) + Biopython global alignment (BLOSUM62)",
               "rows": rows}
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    def write(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
         (tmp / "report.md").write_text(markdown(rows, judge_model.name))
         _plots(tmp, rows, details, judge_model.name)
-        tmp.chmod(0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir_atomic(out_dir, write)
     return report

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from Bio.SeqRecord import SeqRecord
 
 from protdidi.domains.protein.alphabet import encode_protein
 from protdidi.errors import UserError
+from protdidi.io import write_text_atomic
 
 
 class FastaError(UserError):
@@ -60,19 +58,4 @@ def read_fasta(path: str | Path, validate: bool = True) -> list[ProteinRecord]:
 def write_fasta(records: list[ProteinRecord], path: str | Path) -> None:
     """Write records with Biopython; `-` means stdout. Files are written to a temp file, then renamed."""
     seq_records = [SeqRecord(Seq(r.seq), id=r.id, description=r.description) for r in records]
-    if str(path) == "-":
-        SeqIO.write(seq_records, sys.stdout, "fasta")
-        sys.stdout.flush()
-        return
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            SeqIO.write(seq_records, handle, "fasta")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, lambda handle: SeqIO.write(seq_records, handle, "fasta"))

@@ -11,9 +11,8 @@ from tqdm import tqdm
 
 from protdidi.domains.protein.data import draw_lengths
 from protdidi.domains.protein.fasta import ProteinRecord
-from protdidi.domains.protein.models import LoadedModel
 from protdidi.errors import UserError
-from protdidi.sampling import make_sampler
+from protdidi.loaded import LoadedModel, build_sampler
 
 
 @dataclass
@@ -23,17 +22,6 @@ class GenerationReport:
     seconds: float
     residues: int
     extra: dict  # sampler counters summed over batches (RGAS: discriminator forwards/backwards per sequence)
-
-
-def build_sampler(model: LoadedModel, name: str):
-    """The named sampler for this model; RGAS needs a distilled student (its discriminator)."""
-    if name == "rgas":
-        if model.load_discriminator is None:
-            raise UserError(f"--sampler rgas needs a distilled student with a discriminator; "
-                            f"{model.name!r} is a {model.kind}")
-        return make_sampler("rgas", schedule=model.schedule, discriminator=model.load_discriminator(),
-                            **model.sampler_defaults)
-    return make_sampler(name, schedule=model.schedule)
 
 
 def choose_lengths(model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:

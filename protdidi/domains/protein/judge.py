@@ -19,10 +19,11 @@ import yaml
 from protdidi.batching import BatchStream
 from protdidi.checkpoint import save_checkpoint
 from protdidi.config import check_run_dir, to_dict
+from protdidi.distributed import pick_device
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.teacher import DataConfig, ModelConfig, pick_device
+from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.tasks.mdlm import OptimConfig

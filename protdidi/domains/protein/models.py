@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from protdidi.assets import ASSETS
-from protdidi.checkpoint import load_weights, read_config, read_vocab, read_weights, save_checkpoint
-from protdidi.denoiser import MaskedDenoiser
+from protdidi.checkpoint import (
+    check_teacher_reference,
+    file_sha256,
+    load_weights,
+    read_config,
+    read_vocab,
+    save_checkpoint,
+    weights_path,
+)
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.errors import CheckpointError, UserError
+from protdidi.loaded import LoadedModel
 from protdidi.models.esm2 import Esm2Config
 from protdidi.schedule import make_schedule
 from protdidi.teachers.esm_denoiser import EsmDenoiser
@@ -21,21 +26,6 @@ from protdidi.teachers.esm_denoiser import EsmDenoiser
 SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}
 DEFAULT_MODEL = "didi"  # what `protdidi generate` uses without --model: the DiDi-Instruct student
 DEFAULT_TEACHER = "teacher"  # what `protdidi distill` distils without --teacher
-
-
-@dataclass
-class LoadedModel:
-    """A ready denoiser plus what generation needs to know about it."""
-
-    denoiser: MaskedDenoiser
-    name: str
-    schedule: object
-    max_length: int
-    lengths: dict[int, int] = field(default_factory=dict)  # training length histogram (may be empty)
-    kind: str = "teacher"  # "teacher" or "student"
-    # Students: builds the discriminator (from the referenced teacher) for reward-guided sampling.
-    load_discriminator: Callable[[], object] | None = None
-    sampler_defaults: dict = field(default_factory=dict)  # the student's RGAS settings
 
 
 def save_protein_model(path: Path, denoiser: EsmDenoiser, name: str, schedule_spec: dict, lengths: dict,
@@ -68,13 +58,10 @@ def _load_protdidi_dir(path: Path) -> LoadedModel:
 
 def weights_file(spec: str) -> Path:
     """The file holding a model's weights (what a student's teacher reference fingerprints)."""
-    path = ASSETS / SHIPPED[spec] if spec in SHIPPED else Path(spec)
-    if path.is_file():
-        return path
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (path / name).exists():
-            return path / name
-    raise UserError(f"model {spec!r}: no weights file found")
+    try:
+        return weights_path(ASSETS / SHIPPED[spec] if spec in SHIPPED else Path(spec))
+    except CheckpointError:
+        raise UserError(f"model {spec!r}: no weights file found") from None
 
 
 def teacher_reference(spec: str | None) -> dict:
@@ -82,28 +69,15 @@ def teacher_reference(spec: str | None) -> dict:
     the teacher's weights file so that a changed teacher is noticed. Teacher weights are never copied."""
     spec = spec or DEFAULT_TEACHER
     ref = spec if spec in SHIPPED else str(Path(spec).resolve())
-    digest = hashlib.sha256(weights_file(ref).read_bytes()).hexdigest()
-    return {"spec": ref, "sha256": digest}
+    return {"spec": ref, "sha256": file_sha256(weights_file(ref))}
 
 
 def load_discriminator(path: Path, cfg: dict):
     """Rebuild a student's discriminator: the referenced teacher's trunk plus the saved trainable part."""
-    from protdidi.methods.discriminator import Discriminator
+    from protdidi.methods.discriminator import restore_discriminator
 
-    ref = cfg.get("teacher") or {}
-    spec = ref.get("spec")
-    if not spec:
-        raise CheckpointError(f"{path}: config.json names no teacher")
-    try:
-        found = weights_file(spec)
-    except UserError:
-        raise UserError(f"{path}: its teacher {spec!r} is not available (needed for the discriminator)") from None
-    if ref.get("sha256") and hashlib.sha256(found.read_bytes()).hexdigest() != ref["sha256"]:
-        raise CheckpointError(f"{path}: the teacher at {spec!r} is not the one this student was distilled from")
-    teacher = load_protein_model(spec).denoiser
-    disc = Discriminator(teacher, int(cfg.get("discriminator", {}).get("unfrozen_blocks", 4)))
-    disc.load_trainable_state(read_weights(path, "discriminator"), str(path / "discriminator.safetensors"))
-    return disc.eval()
+    spec = check_teacher_reference(path, cfg, weights_file)
+    return restore_discriminator(load_protein_model(spec).denoiser, path, cfg)
 
 
 def _wrap_esm(backbone, name: str) -> LoadedModel:

@@ -13,13 +13,14 @@ import yaml
 
 from protdidi.batching import BatchStream
 from protdidi.config import check_run_dir, to_dict
+from protdidi.distributed import pick_device
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.models import save_protein_model
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
-from protdidi.schedule import make_schedule
+from protdidi.schedule import ScheduleConfig, make_schedule
 from protdidi.tasks.mdlm import MdlmTask, OptimConfig, evaluate_nelbo, unigram_nll
 from protdidi.teachers.esm_denoiser import EsmDenoiser
 from protdidi.trainer import Trainer
@@ -46,12 +47,6 @@ class DataConfig:
 
 
 @dataclass
-class ScheduleConfig:
-    name: str = "loglinear"
-    eps: float = 1e-3
-
-
-@dataclass
 class TeacherRunConfig:
     name: str = "protdidi-cath-teacher"
     device: str = "auto"
@@ -59,14 +54,6 @@ class TeacherRunConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: OptimConfig = field(default_factory=OptimConfig)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
 
 
 def build_model(cfg: TeacherRunConfig) -> EsmDenoiser:

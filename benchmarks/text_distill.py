@@ -1,0 +1,173 @@
+"""End-to-end text distillation on this machine: Tiny Shakespeare, an offline BPE, a tiny DiT MDLM teacher,
+DiDi-Instruct and IDLM students, scored by GenPPL under a small causal LM trained on the same corpus
+(protdidi-shakespeare-gpt, NOT GPT-2 Large) and by unigram entropy, across NFE.
+
+    python benchmarks/text_distill.py            # trains what is missing (or resumes it), then scores
+    python benchmarks/text_distill.py --replot   # redraw the PNG/Markdown from the committed JSON
+
+Stages and their run directories (each skipped when finished, resumed when partial):
+  tokenizer  data/text/bpe-2048          protdidi train-tokenizer data/text/tinyshakespeare.txt --vocab-size 2048
+  teacher    runs/text-teacher           configs/text-teacher.yaml
+  evaluator  runs/text-evaluator         configs/text-evaluator.yaml
+  didi       runs/text-didi              configs/didi-text.yaml
+  idlm       runs/text-idlm              configs/idlm-text.yaml
+Writes benchmarks/results/text_distill.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+CORPUS = ROOT / "data" / "text" / "tinyshakespeare.txt"
+TOKENIZER = ROOT / "data" / "text" / "bpe-2048"
+RUNS = ROOT / "runs"
+TEACHER_NFE = (4, 8, 16, 32, 64, 128)
+STUDENT_NFE = (4, 8, 16, 32)
+
+
+def finished(run_dir: Path, steps: int) -> bool:
+    log = run_dir / "log.jsonl"
+    if not log.exists():
+        return False
+    done = [json.loads(line).get("step", 0) for line in log.read_text().splitlines() if line.strip()]
+    return bool(done) and max(done) >= steps and (run_dir / "best").exists()
+
+
+def train_stages() -> None:
+    from protdidi.config import load_config
+    from protdidi.domains.text.causal_lm import CausalLmRunConfig, train_causal_lm
+    from protdidi.domains.text.distill import TextDistillRunConfig, run_text_distill
+    from protdidi.domains.text.teacher import TextTeacherRunConfig, train_text_teacher
+    from protdidi.domains.text.tokenizer import train_bpe
+
+    if not (TOKENIZER / "tokenizer.json").exists():
+        train_bpe([CORPUS], 2048, TOKENIZER)
+    teacher_dir = RUNS / "text-teacher"
+    stages = [
+        (TextTeacherRunConfig, "text-teacher.yaml", teacher_dir, train_text_teacher, []),
+        (CausalLmRunConfig, "text-evaluator.yaml", RUNS / "text-evaluator", train_causal_lm, []),
+        (TextDistillRunConfig, "didi-text.yaml", RUNS / "text-didi", run_text_distill,
+         [f"teacher={teacher_dir / 'best'}"]),
+        (TextDistillRunConfig, "idlm-text.yaml", RUNS / "text-idlm", run_text_distill,
+         [f"teacher={teacher_dir / 'best'}"]),
+    ]
+    for config_cls, config, run_dir, train, overrides in stages:
+        cfg = load_config(config_cls, str(ROOT / "configs" / config), overrides)
+        steps = cfg.loop.steps if hasattr(cfg, "loop") else cfg.train.steps
+        if finished(run_dir, steps):
+            continue
+        print(f"training {run_dir.name} ({config})", file=sys.stderr)
+        train(cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
+
+
+def score_rows(n: int, seed: int, batch: int) -> tuple[list[dict], str]:
+    from protdidi.domains.text.evaluate import score_texts
+    from protdidi.domains.text.generate import generate_text
+    from protdidi.domains.text.genppl import load_causal_lm
+    from protdidi.domains.text.models import load_text_model
+    from protdidi.domains.text.teacher import TextDataConfig, load_windows
+    from protdidi.domains.text.tokenizer import decode
+
+    lm = load_causal_lm(str(RUNS / "text-evaluator" / "best"))
+    teacher = load_text_model(str(RUNS / "text-teacher" / "best"))
+    test = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length),
+                        teacher.tokenizer)["test"][:n]
+    natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
+    rows = [{"model": "natural test windows", "method": "data", "nfe": None, "sampler": None, "seconds": None,
+             **score_texts(natural, lm)}]
+    models = [("teacher", "mdlm", teacher, TEACHER_NFE, "ancestral"),
+              ("didi", "didi", load_text_model(str(RUNS / "text-didi" / "best")), STUDENT_NFE, "ancestral"),
+              ("idlm", "idlm", load_text_model(str(RUNS / "text-idlm" / "best")), STUDENT_NFE, "ancestral")]
+    models.append(("didi", "didi", models[1][2], (8, 16), "rgas"))
+    for label, method, model, grid, sampler in models:
+        for nfe in grid:
+            gen = generate_text(model, n, nfe, None, seed, batch, sampler, progress=False)
+            row = {"model": label, "method": method, "nfe": nfe, "sampler": sampler,
+                   "seconds": round(gen.seconds, 2), **{k: round(v, 2) for k, v in gen.extra.items()},
+                   **score_texts(gen.records, lm)}
+            rows.append(row)
+            print(f"{label:8s} {sampler:9s} nfe={nfe:4d}  GenPPL {row['gen_ppl']:8.2f}  "
+                  f"entropy {row['entropy']:.3f}  {gen.seconds:.1f} s", file=sys.stderr)
+    return rows, lm.name
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Text distillation on Tiny Shakespeare (GenPPL under {result['evaluator']}, not GPT-2 Large)", "",
+             f"Command: `{result['command']}`  ", f"{result['samples']} samples of {result['length']} tokens per row, "
+             f"seed {result['seed']}, float64 categorical steps; {result['machine']}.", "",
+             "| model | sampler | NFE | GenPPL ↓ | entropy (nats) | seconds |", "|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        nfe = "–" if r["nfe"] is None else r["nfe"]
+        sec = "–" if r["seconds"] is None else f"{r['seconds']:.1f}"
+        lines.append(f"| {r['model']} | {r['sampler'] or '–'} | {nfe} | {r['gen_ppl']:.2f} | {r['entropy']:.3f} "
+                     f"| {sec} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    natural = next(r for r in result["rows"] if r["nfe"] is None)
+    for label in ("teacher", "didi", "idlm"):
+        rows = [r for r in result["rows"] if r["model"] == label and r["sampler"] == "ancestral"]
+        xs = [r["nfe"] for r in rows]
+        axes[0].plot(xs, [r["gen_ppl"] for r in rows], "o-", label=label)
+        axes[1].plot(xs, [r["entropy"] for r in rows], "o-", label=label)
+    rg = [r for r in result["rows"] if r["sampler"] == "rgas"]
+    axes[0].plot([r["nfe"] for r in rg], [r["gen_ppl"] for r in rg], "s", label="didi + RGAS")
+    axes[1].plot([r["nfe"] for r in rg], [r["entropy"] for r in rg], "s", label="didi + RGAS")
+    for ax, key in ((axes[0], "gen_ppl"), (axes[1], "entropy")):
+        ax.axhline(natural[key], color="grey", ls="--", label="natural test windows")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("NFE")
+        ax.legend(fontsize=8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel(f"GenPPL under {result['evaluator']}")
+    axes[1].set_ylabel("unigram entropy (nats)")
+    fig.suptitle("Tiny Shakespeare: tiny MDLM teacher vs distilled students")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=128, help="samples per row")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--replot", action="store_true")
+    args = parser.parse_args()
+    out = RESULTS / "text_distill.json"
+    if args.replot:
+        result = json.loads(out.read_text())
+    else:
+        torch.manual_seed(args.seed)
+        train_stages()
+        t0 = time.perf_counter()
+        rows, evaluator = score_rows(args.n, args.seed, args.batch_size)
+        result = {"command": "python benchmarks/text_distill.py", "evaluator": evaluator,
+                  "samples": args.n, "length": 128, "seed": args.seed, "rows": rows,
+                  "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+                             f"{torch.get_num_threads()} threads", "scoring_seconds": round(time.perf_counter() - t0)}
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+    (RESULTS / "text_distill.md").write_text(markdown(result))
+    plot(result, RESULTS / "text_distill.png")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""`protdidi train-tokenizer`: a byte-level BPE for offline text runs, saved in the HF GPT-2 format."""
+
+from __future__ import annotations
+
+import click
+
+from protdidi.cli import cli
+from protdidi.cli.options import positive_int
+
+
+@cli.command("train-tokenizer")
+@click.argument("corpus", nargs=-1, required=True, metavar="TEXT_FILE...")
+@click.option("--vocab-size", type=int, default=2048, show_default=True, callback=positive_int("--vocab-size"),
+              help="Tokens including <|endoftext|> (the mask is appended later, as MDLM does).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="DIR")
+def train_tokenizer(corpus, vocab_size, output):
+    """Train a GPT-2-style byte-level BPE on TEXT_FILEs; DIR then loads with AutoTokenizer, offline."""
+    from pathlib import Path
+
+    from protdidi.domains.text.tokenizer import train_bpe
+    from protdidi.errors import UserError
+
+    for f in corpus:
+        if not Path(f).is_file():
+            raise UserError(f"{f}: no such file")
+    out = train_bpe(list(corpus), vocab_size, output)
+    click.echo(f"tokenizer -> {out}", err=True)

@@ -1,0 +1,52 @@
+"""Atomic text output: write to a temporary file beside the target, fsync, then rename (or to stdout for `-`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+
+def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None:
+    """Call `write(handle)`; `-` writes to stdout. A failure leaves no file (and no partial file) behind."""
+    if str(path) == "-":
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_dir_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call `write(tmp_dir)`, then swap the directory into `path` (replacing an old one). A failure leaves
+    the old directory (if any) and no partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        write(tmp)
+        tmp.chmod(0o755)
+        old = path.with_name(f".{path.name}.old")
+        if path.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
