@@ -11,7 +11,8 @@ Stages and their run directories (each skipped when finished, resumed when parti
   evaluator  runs/text-evaluator         configs/text-evaluator.yaml
   didi       runs/text-didi              configs/didi-text.yaml
   idlm       runs/text-idlm              configs/idlm-text.yaml
-Writes benchmarks/results/text_distill.{json,md,png}.
+Writes benchmarks/results/text_distill.{json,md,png} and copies each run's config, log, curves and report to
+benchmarks/results/text_runs/.
 """
 
 from __future__ import annotations
@@ -69,6 +70,18 @@ def train_stages() -> None:
         train(cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
 
 
+def copy_run_logs() -> None:
+    """Keep each run's resolved config, log, curves and report beside the results (weights stay in runs/)."""
+    import shutil
+
+    for name in ("text-teacher", "text-evaluator", "text-didi", "text-idlm"):
+        dest = RESULTS / "text_runs" / name
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in ("config.yaml", "log.jsonl", "loss.png", "report.json"):
+            if (RUNS / name / f).exists():
+                shutil.copyfile(RUNS / name / f, dest / f)
+
+
 def score_rows(n: int, seed: int, batch: int) -> tuple[list[dict], str]:
     from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.generate import generate_text
@@ -104,12 +117,14 @@ def markdown(result: dict) -> str:
     lines = [f"# Text distillation on Tiny Shakespeare (GenPPL under {result['evaluator']}, not GPT-2 Large)", "",
              f"Command: `{result['command']}`  ", f"{result['samples']} samples of {result['length']} tokens per row, "
              f"seed {result['seed']}, float64 categorical steps; {result['machine']}.", "",
-             "| model | sampler | NFE | GenPPL ↓ | entropy (nats) | seconds |", "|---|---|---|---|---|---|"]
+             "| model | sampler | NFE | GenPPL ↓ (95% bootstrap CI) | entropy (nats) | seconds |",
+             "|---|---|---|---|---|---|"]
     for r in result["rows"]:
         nfe = "–" if r["nfe"] is None else r["nfe"]
         sec = "–" if r["seconds"] is None else f"{r['seconds']:.1f}"
-        lines.append(f"| {r['model']} | {r['sampler'] or '–'} | {nfe} | {r['gen_ppl']:.2f} | {r['entropy']:.3f} "
-                     f"| {sec} |")
+        lo, hi = r["gen_ppl_ci95"]
+        lines.append(f"| {r['model']} | {r['sampler'] or '–'} | {nfe} | {r['gen_ppl']:.2f} ({lo:.1f}–{hi:.1f}) "
+                     f"| {r['entropy']:.3f} | {sec} |")
     return "\n".join(lines) + "\n"
 
 
@@ -156,6 +171,7 @@ def main() -> None:
     else:
         torch.manual_seed(args.seed)
         train_stages()
+        copy_run_logs()
         t0 = time.perf_counter()
         rows, evaluator = score_rows(args.n, args.seed, args.batch_size)
         result = {"command": "python benchmarks/text_distill.py", "evaluator": evaluator,

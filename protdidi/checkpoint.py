@@ -6,6 +6,7 @@ half-written checkpoint that looks loadable. Weights load strictly, with readabl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -171,8 +172,6 @@ def weights_path(path: str | Path) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):

@@ -27,8 +27,9 @@ def score_texts(records: list[dict], lm: CausalLm, batch_size: int = 8, device: 
 
 
 def markdown(report: dict) -> str:
-    return (f"| samples | GenPPL ({report['evaluator']}) | entropy (nats) |\n|---|---|---|\n"
-            f"| {report['samples']} | {report['gen_ppl']:.2f} | {report['entropy']:.3f} |\n")
+    lo, hi = report["gen_ppl_ci95"]
+    return (f"| samples | GenPPL ({report['evaluator']}) | 95% bootstrap CI | entropy (nats) |\n|---|---|---|---|\n"
+            f"| {report['samples']} | {report['gen_ppl']:.2f} | {lo:.2f}–{hi:.2f} | {report['entropy']:.3f} |\n")
 
 
 def evaluate_text(samples_path: str, out_dir: Path, evaluator: str | None = None, batch_size: int = 8,

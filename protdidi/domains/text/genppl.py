@@ -68,7 +68,7 @@ def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "
     """Pooled GenPPL = exp(Σ NLL / Σ counted targets) and the per-sample mean NLL."""
     if not texts:
         raise UserError("no samples to score")
-    total, count, per_sample = 0.0, 0, []
+    sums, counts = [], []
     for start in tqdm(range(0, len(texts), batch_size), desc=f"GenPPL ({lm.name})", file=sys.stderr,
                       disable=not progress, dynamic_ncols=True):
         enc = lm.tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True, truncation=True,
@@ -78,11 +78,21 @@ def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "
         nll = F.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
         # Padding never counts (so a score does not depend on batch composition), even where it is an EOS.
         keep = (counted_targets(ids, lm.tokenizer.eos_token_id) & attn[:, 1:].bool()).to(nll.dtype)
-        total += float((nll * keep).sum())
-        count += int(keep.sum())
-        per_sample += ((nll * keep).sum(-1) / keep.sum(-1).clamp_min(1)).tolist()
-    return {"gen_ppl": math.exp(total / max(count, 1)), "tokens": count,
-            "mean_sample_nll": sum(per_sample) / len(per_sample)}
+        sums += (nll * keep).sum(-1).tolist()
+        counts += keep.sum(-1).tolist()
+    sums_t, counts_t = torch.tensor(sums, dtype=torch.float64), torch.tensor(counts, dtype=torch.float64)
+    total, count = float(sums_t.sum()), int(counts_t.sum())
+    return {"gen_ppl": math.exp(total / max(count, 1)), "gen_ppl_ci95": bootstrap_ci(sums_t, counts_t),
+            "tokens": count, "mean_sample_nll": float((sums_t / counts_t.clamp_min(1)).mean())}
+
+
+def bootstrap_ci(sums: torch.Tensor, counts: torch.Tensor, draws: int = 2000, seed: int = 0) -> list[float]:
+    """95% percentile interval of the pooled GenPPL, resampling whole samples (fixed seed)."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, len(sums), (draws, len(sums)), generator=g)
+    ppl = torch.exp(sums[idx].sum(-1) / counts[idx].sum(-1).clamp_min(1))
+    lo, hi = torch.quantile(ppl, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return [round(lo, 3), round(hi, 3)]
 
 
 def unigram_entropy(rows: list[list[int]]) -> list[float]:
