@@ -1,0 +1,170 @@
+"""Quality vs NFE (and vs wall-clock) for the shipped protein teacher and students, judged independently.
+
+    python benchmarks/quality_vs_nfe.py --judge protdidi-cath-judge
+
+One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
+buckets (default 50/100/200/300 residues, 100 sequences each), evaluate every set with the same metrics as
+`protdidi evaluate` (judge pseudo-perplexity: exact on `--pppl-n` sequences per row, single-pass on all;
+composition, hygiene, diversity, novelty against the CATH training split), next to the natural test split and
+a shuffled-composition random baseline. Writes benchmarks/results/quality_vs_nfe.{json,md} and
+quality_vs_nfe.png (judge pseudo-perplexity vs NFE and vs seconds per 1,000 sequences).
+`--out DIR` writes elsewhere (e.g. a smoke run with `--per-bucket 4`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDENTS = ("didi", "idlm")
+
+
+def ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
+    """(model, sampler, nfe, sequences, seconds, sampler counters) per row; each bucket has its own seed."""
+    from protdidi.domains.protein.generate import generate_proteins
+    from protdidi.domains.protein.models import load_protein_model
+
+    plan = [("teacher", "ancestral", args.teacher_nfe)]
+    plan += [(s, "ancestral", args.student_nfe) for s in STUDENTS]
+    plan += [("didi", "rgas", args.rgas_nfe)] if args.rgas_nfe else []
+    out = []
+    for name, sampler, grid in plan:
+        model = load_protein_model(name)
+        for nfe in grid:
+            seqs, seconds, extra = [], 0.0, {}
+            for k, length in enumerate(args.buckets):
+                rep = generate_proteins(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size,
+                                        sampler, args.device, progress=False)
+                seqs += [r.seq for r in rep.records]
+                seconds += rep.seconds
+                for key, value in rep.extra.items():
+                    extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
+            print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
+                  file=sys.stderr)
+            out.append((name, sampler, nfe, seqs, seconds, extra))
+    return out
+
+
+def run(args) -> dict:
+    from protdidi.domains.protein.data import split_records
+    from protdidi.domains.protein.evaluate import DEFAULT_FASTA, Reference, random_baseline, row_metrics
+    from protdidi.domains.protein.fasta import read_fasta
+    from protdidi.evaluation.judges import load_judge
+
+    judge = load_judge(args.judge)
+    split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
+    train = [r.seq for r in split["train"]]
+    natural = random.Random(args.seed).sample([r.seq for r in split["test"]], min(args.natural_n, len(split["test"])))
+    reference = Reference.of([r.seq for r in split["test"]])
+    rows = []
+
+    def score(label, seqs, extra):
+        row, _ = row_metrics(label, seqs, reference, train, judge, args.pppl_n, args.seed, progress=False)
+        rows.append({**row, **extra})
+        print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} (fast {row['judge_fast_pppl']:.3f})", file=sys.stderr)
+
+    score("natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None})
+    lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
+    score("random (shuffled composition)", random_baseline(lengths, reference.composition, args.seed),
+          {"model": "random", "sampler": None, "nfe": None})
+    for name, sampler, nfe, seqs, seconds, extra in generate_rows(args):
+        label = f"{name} {sampler} NFE {nfe}"
+        score(label, seqs, {"model": name, "sampler": sampler, "nfe": nfe, "seconds": seconds,
+                            "s_per_1000": 1000 * seconds / len(seqs), **extra})
+    return {"command": "python benchmarks/quality_vs_nfe.py " + " ".join(sys.argv[1:]), "judge": judge.name,
+            "buckets": list(args.buckets), "per_bucket": args.per_bucket, "seed": args.seed,
+            "pppl_n": args.pppl_n, "machine": f"{platform.machine()}, torch {torch.__version__}, "
+                                              f"{torch.get_num_threads()} threads, device {args.device}",
+            "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Quality vs NFE (judge: {result['judge']})", "", f"Command: `{result['command']}`  ",
+             f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}; "
+             f"exact pseudo-perplexity on {result['pppl_n']} sequences per row, single-pass on all; "
+             f"{result['machine']}.", "",
+             "| set | NFE | judge PPPL ↓ | fast PPPL | entropy (bits) | composition JS | novel (<50% id) | "
+             "s / 1000 seq |", "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
+        lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {r['judge_fast_pppl']:.3f} | "
+                     f"{r['entropy_bits']:.3f} | {r['composition_js']:.4f} | {r['frac_novel_under_50pct']:.2f} | "
+                     f"{sec} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    series = {}
+    for r in result["rows"]:
+        if r["nfe"] is not None:
+            series.setdefault(f"{r['model']} ({r['sampler']})", []).append(r)
+    for label, rows in series.items():
+        axes[0].plot([r["nfe"] for r in rows], [r["judge_pppl"] for r in rows], "o-", label=label)
+        axes[1].plot([r["s_per_1000"] for r in rows], [r["judge_pppl"] for r in rows], "o-", label=label)
+    for r in result["rows"]:
+        if r["nfe"] is None:
+            for ax in axes:
+                ax.axhline(r["judge_pppl"], ls="--", color="grey" if r["model"] == "natural" else "black",
+                           label=r["set"])
+    axes[0].set_xlabel("NFE")
+    axes[1].set_xlabel("seconds per 1,000 sequences")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_ylabel(f"pseudo-perplexity ({result['judge']})")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--judge", default=None, help="protdidi-cath-judge (default), an ESM-2 name or a path")
+    parser.add_argument("--buckets", type=ints, default=(50, 100, 200, 300))
+    parser.add_argument("--per-bucket", type=int, default=100)
+    parser.add_argument("--teacher-nfe", type=ints, default=(4, 8, 16, 32, 64, 128, 256))
+    parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
+    parser.add_argument("--rgas-nfe", type=ints, default=(16,))
+    parser.add_argument("--pppl-n", type=int, default=50)
+    parser.add_argument("--natural-n", type=int, default=400)
+    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--replot", action="store_true")
+    args = parser.parse_args()
+    out = args.out / "quality_vs_nfe.json"
+    if args.replot:
+        result = json.loads(out.read_text())
+    else:
+        t0 = time.perf_counter()
+        result = run(args)
+        result["total_seconds"] = round(time.perf_counter() - t0)
+        args.out.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1) + "\n")
+    (args.out / "quality_vs_nfe.md").write_text(markdown(result))
+    plot(result, args.out / "quality_vs_nfe.png")
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
