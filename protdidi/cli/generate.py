@@ -17,13 +17,15 @@ from protdidi.cli.options import domain_option, positive_int
 @click.option("--nfe", type=int, default=16, show_default=True, callback=positive_int("--nfe"),
               help="Denoiser evaluations (sampling steps) per sequence.")
 @click.option("--length", type=int, default=None, callback=positive_int("--length"),
-              help="Length of every sequence [default: drawn from the training length distribution].")
+              help="Length of every sequence [default: proteins, drawn from the training length distribution; "
+                   "text, the model's window].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same file.")
 @click.option("--batch-size", type=int, default=16, show_default=True, callback=positive_int("--batch-size"),
               help="Sequences per forward pass (neighbouring lengths share a batch). Small batches stay in CPU cache.")
 @click.option("--model", default=None, metavar="NAME|DIR|FILE",
-              help="Shipped model name (default: the shipped default), a protdidi checkpoint directory, "
-                   "a fair-esm .pt file or an HF EsmForMaskedLM directory.")
+              help="Proteins: shipped model name (default: the shipped default), a protdidi checkpoint directory, "
+                   "a fair-esm .pt file or an HF EsmForMaskedLM directory. Text (required): a protdidi text "
+                   "checkpoint directory, an MDLM/DUO .ckpt or an HF MDLM directory.")
 @click.option("--sampler", type=click.Choice(["ancestral", "rgas"]), default="ancestral", show_default=True,
               help="ancestral, or rgas (reward-guided; needs a distilled student's discriminator).")
 @click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda, cuda:1, ...).")

@@ -77,6 +77,20 @@ def unigram_nll(train: list[torch.Tensor], test: list[torch.Tensor], vocab_size:
     return float(-(test_counts[support] * probs[support].log()).sum() / test_counts.sum())
 
 
+def nelbo_vs_unigram(model: MaskedDenoiser, train: list[torch.Tensor], sets: dict[str, list[torch.Tensor]],
+                     schedule: LogLinearSchedule, max_length: int, batch_size: int, device) -> dict[str, dict]:
+    """Per split: NELBO perplexity (4 fixed-seed passes) next to the add-one unigram baseline from `train`."""
+    out = {}
+    for split, seqs in sets.items():
+        if not seqs:
+            continue
+        nll = evaluate_nelbo(model, seqs, schedule, max_length, batch_size, passes=4, device=device)
+        uni = unigram_nll(train, seqs, model.vocab.size, max_length)
+        out[split] = {"nelbo": nll, "nelbo_ppl": math.exp(nll), "unigram_nll": uni, "unigram_ppl": math.exp(uni),
+                      "ppl_reduction": 1 - math.exp(nll) / math.exp(uni)}
+    return out
+
+
 class MdlmTask(EmaTrainingTask):
     """Optimises the NELBO of `model` on `stream`; evaluates and saves the EMA model."""
 

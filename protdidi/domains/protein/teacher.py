@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from protdidi.domains.protein.models import save_protein_model
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.schedule import ScheduleConfig, make_schedule
-from protdidi.tasks.mdlm import MdlmTask, OptimConfig, evaluate_nelbo, unigram_nll
+from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
 from protdidi.teachers.esm_denoiser import EsmDenoiser
 from protdidi.trainer import Trainer
 
@@ -117,13 +116,7 @@ def write_report(run_dir: Path, cfg: TeacherRunConfig, sets: dict, model, schedu
     """NELBO perplexity on valid/test (4 fixed-seed passes) next to the unigram baseline, as report.json."""
     report = {"model": cfg.name, "params": sum(p.numel() for p in model.parameters()),
               "splits": {k: len(v) for k, v in sets.items()}, "max_length": cfg.data.max_length}
-    for split in ("valid", "test"):
-        if not sets[split].seqs:
-            continue
-        nll = evaluate_nelbo(model, sets[split].seqs, schedule, cfg.data.max_length, cfg.train.eval_batch_size,
-                             passes=4, device=device)
-        uni = unigram_nll(sets["train"].seqs, sets[split].seqs, model.vocab.size, cfg.data.max_length)
-        report[split] = {"nelbo": nll, "nelbo_ppl": math.exp(nll), "unigram_nll": uni,
-                         "unigram_ppl": math.exp(uni), "ppl_reduction": 1 - math.exp(nll) / math.exp(uni)}
+    report.update(nelbo_vs_unigram(model, sets["train"].seqs, {k: sets[k].seqs for k in ("valid", "test")},
+                                   schedule, cfg.data.max_length, cfg.train.eval_batch_size, device))
     (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     return report

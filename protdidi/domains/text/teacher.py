@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from protdidi.domains.text.tokenizer import load_tokenizer, text_vocab
 from protdidi.errors import UserError
 from protdidi.models.dit import DitConfig
 from protdidi.schedule import ScheduleConfig, make_schedule
-from protdidi.tasks.mdlm import MdlmTask, OptimConfig, evaluate_nelbo, unigram_nll
+from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
 from protdidi.teachers.dit_denoiser import DitDenoiser
 from protdidi.trainer import Trainer
 
@@ -100,12 +99,7 @@ def train_text_teacher(cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = 
     best = load_text_model(str(run_dir / "best")).denoiser.to(device)
     report = {"model": cfg.name, "params": sum(p.numel() for p in best.parameters()), "windows": split_info,
               "length": cfg.data.length, "tokenizer": cfg.data.tokenizer}
-    for split in ("valid", "test"):
-        if not sets[split]:
-            continue
-        nll = evaluate_nelbo(best, sets[split], schedule, cfg.data.length, cfg.train.eval_batch_size, passes=4,
-                             device=device)
-        uni = unigram_nll(sets["train"], sets[split], vocab.size, cfg.data.length)
-        report[split] = {"nelbo": nll, "nelbo_ppl": math.exp(nll), "unigram_nll": uni, "unigram_ppl": math.exp(uni)}
+    report.update(nelbo_vs_unigram(best, sets["train"], {k: sets[k] for k in ("valid", "test")}, schedule,
+                                   cfg.data.length, cfg.train.eval_batch_size, device))
     (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
