@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +17,10 @@ from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
 from protdidi.errors import CheckpointError, UserError
+from protdidi.io import write_dir_atomic
 from protdidi.vocab import Vocab
 
 FORMAT = "protdidi/1"
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(
@@ -43,10 +33,8 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint directory atomically (replacing any previous one at `path`). `files` maps extra
     file names to writers called with their path inside the temporary directory (e.g. a fair-esm `.pt`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         (tmp / "config.json").write_text(json.dumps({"format": FORMAT, **config}, indent=1) + "\n")
         vocab.save(tmp / "vocab.json")
         for name, module in components.items():
@@ -58,28 +46,8 @@ def save_checkpoint(
             writer(tmp / name)
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
-        for f in tmp.rglob("*"):  # extra files may be directories (e.g. a tokenizer)
-            if f.is_dir():
-                f.chmod(0o755)
-                continue
-            with open(f, "rb") as handle:
-                os.fsync(handle.fileno())
-            f.chmod(0o644)
-        tmp.chmod(0o755)  # mkdtemp makes 0700; a checkpoint is an ordinary shared directory
-        _fsync_dir(tmp)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+
+    return write_dir_atomic(path, write)
 
 
 def read_config(path: str | Path) -> dict:

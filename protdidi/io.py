@@ -31,21 +31,40 @@ def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None
         raise
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_dir_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp_dir)`, then swap the directory into `path` (replacing an old one). A failure leaves
-    the old directory (if any) and no partial one."""
+    """Call `write(tmp_dir)`, fsync and open up (0644 files, 0755 dirs) everything in it, then swap it into
+    `path` (replacing an old one). A failure leaves the old directory (if any) and no partial one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         write(tmp)
-        tmp.chmod(0o755)
+        for f in tmp.rglob("*"):
+            if f.is_dir():
+                f.chmod(0o755)
+                continue
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
+            f.chmod(0o644)
+        tmp.chmod(0o755)  # mkdtemp makes 0700; outputs are ordinary shared directories
+        _fsync_dir(tmp)
         old = path.with_name(f".{path.name}.old")
-        if path.exists():
+        had_old = path.exists()
+        if had_old:
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
         os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(path.parent)
+        if had_old:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -89,7 +89,8 @@ def load_mdlm_ckpt(path: str | Path, use_ema: bool = True, n_heads: int | None =
                        time_conditioning=find_value(ckpt.get("hyper_parameters", {}), "time_conditioning"))
     shadow = (ckpt.get("ema") or {}).get("shadow_params") if use_ema else None
     if shadow:
-        names = [n for n, _ in Dit(cfg).named_parameters()]
+        with torch.device("meta"):  # parameter names in registration order, without allocating a model
+            names = [n for n, _ in Dit(cfg).named_parameters()]
         if len(shadow) < len(names):
             raise CheckpointError(f"{path}: EMA has {len(shadow)} tensors for {len(names)} parameters")
         for name, tensor in zip(names, shadow, strict=False):
