@@ -1,69 +1,80 @@
-"""DiDi-Instruct vs IDLM at equal distillation wall-clock, read from the shipped runs' own logs.
+"""DiDi-Instruct vs IDLM at equal distillation wall-clock, judged like benchmarks/quality_vs_nfe.py.
 
-Each run evaluated its EMA student every 100 iterations (32 validation lengths, NFE 16, fixed seed; quality =
-the teacher's NELBO of those samples, nats/token, lower = more teacher-like). This script takes, for each
-budget, the last evaluation whose iteration had finished within that much training wall-clock. No new
-training happens here. Writes benchmarks/results/distill_wallclock.md.
+Both protein distillation configs keep a copy of the EMA student after 5, 10 and 30 minutes of training
+wall-clock (`loop.snapshot_minutes`, saved in RUN_DIR/at-{m}min/). A run that ends before m minutes is
+scored at its end (last/), which is what m minutes of that config buys. Every snapshot generates at NFE 16 on
+the quality benchmark's length buckets and seeds, and is scored by the same judge and metrics, next to the
+teacher at NFE 16 (iteration 0 of both methods). Writes benchmarks/results/distill_wallclock.{json,md}.
 
+    protdidi distill --domain protein --config configs/didi-protein.yaml -o runs/didi-protein
+    protdidi distill --domain protein --method idlm --config configs/idlm-protein.yaml -o runs/idlm-protein
     python benchmarks/distill_wallclock.py
 """
 
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 
-from protdidi.assets import ASSETS
+from quality_vs_nfe import ROOT, Scorer, common_parser, generate_buckets
 
-RUNS = {"didi": ASSETS / "protdidi-cath-didi" / "log.jsonl", "idlm": ASSETS / "protdidi-cath-idlm" / "log.jsonl"}
 BUDGETS_MIN = (5, 10, 30)
 
 
-def at_budget(log: Path, minutes: float) -> dict | None:
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    wall = {r["step"]: r["wall_s"] for r in records if "wall_s" in r}
-    evals = [r for r in records if "valid_sample_nelbo" in r and r["step"] in wall
-             and wall[r["step"]] <= minutes * 60]
-    return evals[-1] | {"wall_s": wall[evals[-1]["step"]]} if evals else None
+def snapshot(run_dir: Path, minutes: int) -> tuple[Path, dict]:
+    """The checkpoint that `minutes` of training produced, and (step, wall-clock) from the run's log."""
+    records = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+    at = run_dir / f"at-{minutes}min"
+    if at.exists():
+        rec = next(r for r in records if r.get("snapshot") == at.name)
+        return at, {"step": rec["step"], "wall_s": rec["wall_s"]}
+    last = max((r for r in records if "wall_s" in r), key=lambda r: r["step"])
+    if last["wall_s"] > 60 * minutes:
+        raise SystemExit(f"{run_dir}: no {at.name}/ snapshot although the run went past {minutes} minutes")
+    return run_dir / "last", {"step": last["step"], "wall_s": last["wall_s"]}
 
 
-def teacher_score() -> dict:
-    """The same evaluation applied to the teacher (what both students started from)."""
-    from protdidi.domains.protein.data import TokenizedSet, split_records
-    from protdidi.domains.protein.distill import DistillRunConfig
-    from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.domains.protein.models import load_protein_model
-    from protdidi.tasks.sample_quality import make_evaluator
-
-    cfg = DistillRunConfig()
-    teacher = load_protein_model("teacher")
-    max_length = 256  # both shipped configs
-    valid = TokenizedSet.from_records(split_records(read_fasta(cfg.data.fasta))["valid"]).seqs
-    lengths = [min(len(s), max_length) for s in valid[:cfg.loop.eval_samples]]
-    return make_evaluator(teacher, lengths, cfg.loop, max_length, "cpu")(teacher.denoiser)
+def markdown(result: dict) -> str:
+    lines = ["# DiDi-Instruct vs IDLM at equal distillation wall-clock (judge: " + result["judge"] + ")", "",
+             f"Command: `{result['command']}` (after the two `protdidi distill` runs named in the script).  ",
+             f"NFE {result['nfe']}, length buckets {result['buckets']} × {result['per_bucket']}, seed "
+             f"{result['seed']}; exact pseudo-perplexity on {result['pppl_n']} sequences per row; "
+             f"{result['machine']}. Training wall-clock is each run's own (one run at a time on the machine).", "",
+             "| budget | method | iteration | training s | judge PPPL ↓ | 95% CI | entropy (bits) | composition JS |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lo, hi = r["judge_pppl_ci95"]
+        lines.append(f"| {r['budget']} | {r['model']} | {r.get('step', 0)} | {r.get('wall_s', 0):.0f} | "
+                     f"{r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | {r['entropy_bits']:.3f} | "
+                     f"{r['composition_js']:.4f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    base = teacher_score()
-    lines = ["# DiDi-Instruct vs IDLM at equal distillation wall-clock (from the shipped runs' logs)", "",
-             "Reproduce: `python benchmarks/distill_wallclock.py`. Proxy: teacher NELBO of 32 EMA-student samples at "
-             "NFE 16 (validation lengths, fixed seed), nats/token. The DiDi run shared its CPU with the test suite "
-             "for part of its 37 minutes; the IDLM row at 30 min is its final EMA (the shipped one is step 500).", "",
-             f"Teacher on the same evaluation (iteration 0 for both): {base['valid_sample_nelbo']:.4f} nats/token, "
-             f"entropy {base['valid_sample_entropy']:.3f}.", "",
-             "| budget | method | iteration | wall-clock (s) | teacher NELBO | entropy (nats) |",
-             "|---|---|---|---|---|---|"]
+    parser = common_parser(__doc__)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="holds didi-protein/ and idlm-protein/")
+    parser.add_argument("--nfe", type=int, default=16)
+    args = parser.parse_args()
+    from protdidi.domains.protein.models import load_protein_model
+
+    t0 = time.perf_counter()
+    scorer = Scorer(args)
+    seqs, _, _ = generate_buckets(load_protein_model("teacher"), "ancestral", args.nfe, args)
+    scorer.score(f"teacher NFE {args.nfe}", seqs, {"model": "teacher", "budget": "0 min"})
     for minutes in BUDGETS_MIN:
-        for method, log in RUNS.items():
-            r = at_budget(log, minutes)
-            if r is None:
-                lines.append(f"| {minutes} min | {method} | – | – | no evaluation yet | – |")
-                continue
-            lines.append(f"| {minutes} min | {method} | {r['step']} | {r['wall_s']:.0f} | "
-                         f"{r['valid_sample_nelbo']:.4f} | {r['valid_sample_entropy']:.3f} |")
-    out = Path(__file__).parent / "results" / "distill_wallclock.md"
-    out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        for method in ("didi", "idlm"):
+            path, info = snapshot(args.runs / f"{method}-protein", minutes)
+            seqs, _, _ = generate_buckets(load_protein_model(str(path)), "ancestral", args.nfe, args)
+            scorer.score(f"{method} {minutes} min ({path.name})", seqs,
+                         {"model": method, "budget": f"{minutes} min", "checkpoint": path.name, **info})
+    result = {**scorer.meta(), "nfe": args.nfe, "rows": scorer.rows,
+              "total_seconds": round(time.perf_counter() - t0)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "distill_wallclock.json").write_text(json.dumps(result, indent=1) + "\n")
+    (args.out / "distill_wallclock.md").write_text(markdown(result))
+    print(markdown(result), file=sys.stdout)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python benchmarks/quality_vs_nfe.py --judge protdidi-cath-judge
 
 One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
-buckets (default 50/100/200/300 residues, 100 sequences each), evaluate every set with the same metrics as
+buckets (default 50/100/200/300 residues, 25 sequences each), evaluate every set with the same metrics as
 `protdidi evaluate` (judge pseudo-perplexity: exact on `--pppl-n` sequences per row, single-pass on all;
 composition, hygiene, diversity, novelty against the CATH training split), next to the natural test split and
 a shuffled-composition random baseline. Writes benchmarks/results/quality_vs_nfe.{json,md} and
@@ -31,9 +31,24 @@ def ints(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
 
 
-def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
-    """(model, sampler, nfe, sequences, seconds, sampler counters) per row; each bucket has its own seed."""
+def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], float, dict]:
+    """`args.per_bucket` sequences at each bucket length (bucket k uses seed `args.seed + k`): the sequences,
+    the summed sampling seconds and the sampler's counters averaged over buckets."""
     from protdidi.domains.protein.generate import generate_proteins
+
+    seqs, seconds, extra = [], 0.0, {}
+    for k, length in enumerate(args.buckets):
+        rep = generate_proteins(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size, sampler,
+                                args.device, progress=False)
+        seqs += [r.seq for r in rep.records]
+        seconds += rep.seconds
+        for key, value in rep.extra.items():
+            extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
+    return seqs, seconds, extra
+
+
+def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
+    """(model, sampler, nfe, sequences, seconds, sampler counters) per row."""
     from protdidi.domains.protein.models import load_protein_model
 
     plan = [("teacher", "ancestral", args.teacher_nfe)]
@@ -43,51 +58,63 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
     for name, sampler, grid in plan:
         model = load_protein_model(name)
         for nfe in grid:
-            seqs, seconds, extra = [], 0.0, {}
-            for k, length in enumerate(args.buckets):
-                rep = generate_proteins(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size,
-                                        sampler, args.device, progress=False)
-                seqs += [r.seq for r in rep.records]
-                seconds += rep.seconds
-                for key, value in rep.extra.items():
-                    extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
+            seqs, seconds, extra = generate_buckets(model, sampler, nfe, args)
             print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
                   file=sys.stderr)
             out.append((name, sampler, nfe, seqs, seconds, extra))
     return out
 
 
+class Scorer:
+    """The judge, the CATH splits and the natural reference, loaded once; `score` appends one row."""
+
+    def __init__(self, args):
+        from protdidi.domains.protein.data import split_records
+        from protdidi.domains.protein.evaluate import DEFAULT_FASTA, Reference
+        from protdidi.domains.protein.fasta import read_fasta
+        from protdidi.evaluation.judges import load_judge
+
+        self.args, self.rows = args, []
+        self.judge = load_judge(args.judge)
+        split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
+        self.train = [r.seq for r in split["train"]]
+        self.test = [r.seq for r in split["test"]]
+        self.reference = Reference.of(self.test)
+
+    def score(self, label: str, seqs: list[str], extra: dict) -> dict:
+        from protdidi.domains.protein.evaluate import row_metrics
+
+        row, _ = row_metrics(label, seqs, self.reference, self.train, self.judge, self.args.pppl_n, self.args.seed,
+                             progress=False)
+        self.rows.append({**row, **extra})
+        lo, hi = row["judge_pppl_ci95"]
+        print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} ({lo:.2f}-{hi:.2f}), "
+              f"entropy {row['entropy_bits']:.3f} bits", file=sys.stderr)
+        return row
+
+    def meta(self) -> dict:
+        args = self.args
+        return {"command": f"python benchmarks/{Path(sys.argv[0]).name} " + " ".join(sys.argv[1:]),
+                "judge": self.judge.name, "buckets": list(args.buckets), "per_bucket": args.per_bucket,
+                "seed": args.seed, "pppl_n": args.pppl_n,
+                "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+                           f"device {args.device}"}
+
+
 def run(args) -> dict:
-    from protdidi.domains.protein.data import split_records
-    from protdidi.domains.protein.evaluate import DEFAULT_FASTA, Reference, random_baseline, row_metrics
-    from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.evaluation.judges import load_judge
+    from protdidi.domains.protein.evaluate import random_baseline
 
-    judge = load_judge(args.judge)
-    split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
-    train = [r.seq for r in split["train"]]
-    natural = random.Random(args.seed).sample([r.seq for r in split["test"]], min(args.natural_n, len(split["test"])))
-    reference = Reference.of([r.seq for r in split["test"]])
-    rows = []
-
-    def score(label, seqs, extra):
-        row, _ = row_metrics(label, seqs, reference, train, judge, args.pppl_n, args.seed, progress=False)
-        rows.append({**row, **extra})
-        print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} (fast {row['judge_fast_pppl']:.3f})", file=sys.stderr)
-
-    score("natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None})
+    scorer = Scorer(args)
+    natural = random.Random(args.seed).sample(scorer.test, min(args.natural_n, len(scorer.test)))
+    scorer.score("natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None})
     lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
-    score("random (shuffled composition)", random_baseline(lengths, reference.composition, args.seed),
-          {"model": "random", "sampler": None, "nfe": None})
+    scorer.score("random (shuffled composition)", random_baseline(lengths, scorer.reference.composition, args.seed),
+                 {"model": "random", "sampler": None, "nfe": None})
     for name, sampler, nfe, seqs, seconds, extra in generate_rows(args):
-        label = f"{name} {sampler} NFE {nfe}"
-        score(label, seqs, {"model": name, "sampler": sampler, "nfe": nfe, "seconds": seconds,
-                            "s_per_1000": 1000 * seconds / len(seqs), **extra})
-    return {"command": "python benchmarks/quality_vs_nfe.py " + " ".join(sys.argv[1:]), "judge": judge.name,
-            "buckets": list(args.buckets), "per_bucket": args.per_bucket, "seed": args.seed,
-            "pppl_n": args.pppl_n, "machine": f"{platform.machine()}, torch {torch.__version__}, "
-                                              f"{torch.get_num_threads()} threads, device {args.device}",
-            "rows": rows}
+        scorer.score(f"{name} {sampler} NFE {nfe}", seqs, {"model": name, "sampler": sampler, "nfe": nfe,
+                                                            "seconds": seconds,
+                                                            "s_per_1000": 1000 * seconds / len(seqs), **extra})
+    return {**scorer.meta(), "rows": scorer.rows}
 
 
 def markdown(result: dict) -> str:
@@ -95,11 +122,13 @@ def markdown(result: dict) -> str:
              f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}; "
              f"exact pseudo-perplexity on {result['pppl_n']} sequences per row, single-pass on all; "
              f"{result['machine']}.", "",
-             "| set | NFE | judge PPPL ↓ | fast PPPL | entropy (bits) | composition JS | novel (<50% id) | "
-             "s / 1000 seq |", "|---|---|---|---|---|---|---|---|"]
+             "| set | NFE | judge PPPL ↓ | 95% CI | fast PPPL | entropy (bits) | composition JS | novel (<50% id) | "
+             "s / 1000 seq |", "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
-        lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {r['judge_fast_pppl']:.3f} | "
+        lo, hi = r["judge_pppl_ci95"]
+        lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | "
+                     f"{r['judge_fast_pppl']:.3f} | "
                      f"{r['entropy_bits']:.3f} | {r['composition_js']:.4f} | {r['frac_novel_under_50pct']:.2f} | "
                      f"{sec} |")
     return "\n".join(lines) + "\n"
@@ -135,21 +164,27 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def common_parser(doc: str) -> argparse.ArgumentParser:
+    """Options shared with benchmarks/distill_wallclock.py (same buckets, seeds, judge and scoring)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", default=None, help="protdidi-cath-judge (default), an ESM-2 name or a path")
     parser.add_argument("--buckets", type=ints, default=(50, 100, 200, 300))
-    parser.add_argument("--per-bucket", type=int, default=100)
-    parser.add_argument("--teacher-nfe", type=ints, default=(4, 8, 16, 32, 64, 128, 256))
-    parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
-    parser.add_argument("--rgas-nfe", type=ints, default=(16,))
-    parser.add_argument("--pppl-n", type=int, default=50)
-    parser.add_argument("--natural-n", type=int, default=400)
+    parser.add_argument("--per-bucket", type=int, default=25)
+    parser.add_argument("--pppl-n", type=int, default=32, help="sequences per row scored with exact PPPL")
     parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    return parser
+
+
+def main() -> None:
+    parser = common_parser(__doc__)
+    parser.add_argument("--teacher-nfe", type=ints, default=(8, 16, 32, 64, 128, 256))
+    parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
+    parser.add_argument("--rgas-nfe", type=ints, default=(16,))
+    parser.add_argument("--natural-n", type=int, default=200)
     parser.add_argument("--replot", action="store_true")
     args = parser.parse_args()
     out = args.out / "quality_vs_nfe.json"

@@ -120,19 +120,27 @@ def plot_curves(log: JsonlLog, path: Path, title: str, panels: list[tuple[str, .
     plt.close(fig)
 
 
+def snapshot_name(minutes: float) -> str:
+    return f"at-{minutes:g}min"
+
+
 class Trainer:
     """Runs `task` for `steps` steps under `run_dir` (log.jsonl, loss.png, last/, best/)."""
 
     def __init__(self, task: Task, run_dir: Path, steps: int, eval_every: int, save_every: int, log_every: int,
                  monitor: str, title: str, resume: bool = False, stop_at: int | None = None,
-                 primary: bool = True, panels: list[tuple[str, ...]] | None = None):
+                 primary: bool = True, panels: list[tuple[str, ...]] | None = None,
+                 snapshot_minutes: tuple[float, ...] = ()):
         """`primary`: this process writes logs and checkpoints and evaluates (rank 0 of a DDP run); the other
-        ranks only train."""
+        ranks only train. `snapshot_minutes`: keep a copy of the model (like best/) in `at-{m}min/` at the first
+        step after m minutes of training wall-clock (summed over resumed segments), for equal-time comparisons."""
         self.task, self.run_dir, self.steps, self.primary = task, Path(run_dir), steps, primary
         self.panels = panels
         self.eval_every, self.save_every, self.log_every = eval_every, save_every, log_every
         self.monitor, self.title, self.resume = monitor, title, resume
         self.stop_at = steps if stop_at is None else min(stop_at, steps)
+        self.snapshot_minutes = sorted(snapshot_minutes)
+        self.wall_offset = 0.0
 
     def _restore(self) -> tuple[int, float]:
         state_file = self.run_dir / "last" / "trainer_state.pt"
@@ -140,6 +148,7 @@ class Trainer:
             raise UserError(f"{self.run_dir}: nothing to resume (no last/trainer_state.pt)")
         state = torch.load(state_file, map_location="cpu", weights_only=False)
         self.task.load_state_dict(state["task"])
+        self.wall_offset = float(state.get("wall_s", 0.0))
         return state["step"], state["best"]
 
     def run(self) -> dict:
@@ -153,13 +162,19 @@ class Trainer:
         bar = tqdm(total=self.steps, initial=start, desc=self.title, file=sys.stderr, dynamic_ncols=True,
                    disable=None)
         metrics: dict = {}
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() - self.wall_offset
+        pending = [m for m in self.snapshot_minutes if not (self.run_dir / snapshot_name(m)).exists()]
         try:
             for step in range(start, self.stop_at):
                 logs = self.task.train_step(step)
                 done = step + 1
+                wall = time.perf_counter() - t0
                 if done % self.log_every == 0 or done == self.steps:
-                    log.write({"step": done, **logs, "wall_s": round(time.perf_counter() - t0, 2)})
+                    log.write({"step": done, **logs, "wall_s": round(wall, 2)})
+                while pending and wall >= 60 * pending[0]:
+                    name = snapshot_name(pending.pop(0))
+                    self.task.save(self.run_dir / name, None)
+                    log.write({"step": done, "snapshot": name, "wall_s": round(wall, 2)})
                 bar.update(1)
                 bar.set_postfix(loss=f"{logs['loss']:.4f}")
                 if done % self.eval_every == 0 or done == self.steps:
@@ -169,7 +184,8 @@ class Trainer:
                         best = metrics[self.monitor]
                         self.task.save(self.run_dir / "best", None)
                 if done % self.save_every == 0 or done in (self.steps, self.stop_at):
-                    self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict()})
+                    self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict(),
+                                                           "wall_s": time.perf_counter() - t0})
                     plot_curves(log, self.run_dir / "loss.png", self.title, self.panels)
         finally:
             bar.close()

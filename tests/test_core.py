@@ -17,7 +17,8 @@ CORE = ["protdidi.vocab", "protdidi.schedule", "protdidi.process", "protdidi.den
         "protdidi.models.esm2", "protdidi.methods", "protdidi.methods.didi", "protdidi.sampling.rgas",
         "protdidi.distributed", "protdidi.tasks.sample_quality", "protdidi.models.dit", "protdidi.models.rotary",
         "protdidi.teachers.dit_denoiser", "protdidi.teachers.mdlm_weights", "protdidi.teachers.checkpoint_pickle",
-        "protdidi.methods.run", "protdidi.methods.idlm", "protdidi.loaded", "protdidi.io", "protdidi.tasks.base"]
+        "protdidi.methods.run", "protdidi.methods.idlm", "protdidi.loaded", "protdidi.io", "protdidi.tasks.base",
+        "protdidi.stats", "protdidi.evaluation.pppl"]
 
 
 def test_core_imports_no_domain_library():

@@ -109,9 +109,16 @@ def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
             "data.max_length=32", "device=cpu"]
     args = [sys.executable, "-m", "protdidi", "distill", "--method", "idlm", "--teacher", str(teacher), "--data",
             str(toy_fasta), *[a for s in sets for a in ("--set", s)]]
-    subprocess.run([*args, "-o", str(tmp_path / "ref")], check=True, capture_output=True)
+    subprocess.run([*args, "--set", "loop.snapshot_minutes=[0]", "-o", str(tmp_path / "ref")], check=True,
+                   capture_output=True)
+    assert (tmp_path / "ref" / "at-0min" / "model.safetensors").exists()  # the equal-time snapshot
+    ref_log = [json.loads(x) for x in (tmp_path / "ref" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in ref_log if "snapshot" in r] == [1]
     subprocess.run([*args, "--stop-at", "3", "-o", str(tmp_path / "part")], check=True, capture_output=True)
     subprocess.run([*args, "--resume", "-o", str(tmp_path / "part")], check=True, capture_output=True)
+    walls = [json.loads(x)["wall_s"] for x in (tmp_path / "part" / "log.jsonl").read_text().splitlines()
+             if "wall_s" in x]
+    assert walls == sorted(walls) and len(walls) == 6  # training wall-clock continues across the resume
     for name in ("model.safetensors", "fake.safetensors"):
         a, b = load_file(str(tmp_path / "ref" / "last" / name)), load_file(str(tmp_path / "part" / "last" / name))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name

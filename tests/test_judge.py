@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from protdidi.config import load_config
@@ -39,7 +40,20 @@ def test_train_judge_writes_a_fair_esm_judge(tmp_path, toy_fasta):
     pt = tmp_path / "run" / "best" / JUDGE_FILE
     judge = load_judge(str(pt))
     assert judge.model.cfg.token_dropout and judge.model.cfg.num_layers == 1
-    assert set(report) >= {"test_pppl", "shuffled_test_pppl", "fast_vs_exact_pearson_nll"}
+    assert set(report) >= {"test_pppl", "shuffled_test_pppl", "fast_vs_exact_pearson_nll",
+                           "natural_beats_its_shuffle", "unigram_ppl_same_residues"}
     assert json.loads((tmp_path / "run" / "report.json").read_text()) == report
+    # A finished run resumed with --ship trains nothing and writes the float16 copy with its own report.
+    shipped = train_judge(cfg, tmp_path / "run", resume=True, ship_to=tmp_path / "ship")
+    stored = torch.load(tmp_path / "ship" / JUDGE_FILE, weights_only=False)["model"]
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    half = load_judge(str(tmp_path / "ship" / JUDGE_FILE)).model
+    assert next(half.parameters()).dtype == torch.float32
+    full = dict(judge.model.named_parameters())
+    assert all(torch.equal(p, full[k].half().float()) for k, p in half.named_parameters())
+    assert json.loads((tmp_path / "ship" / "report.json").read_text()) == shipped
+    assert shipped["test_pppl"] == pytest.approx(report["test_pppl"], rel=1e-2)
+    assert {p.name for p in (tmp_path / "ship").iterdir()} == {JUDGE_FILE, "report.json", "config.yaml",
+                                                              "log.jsonl", "loss.png"}
     log = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert any("valid_mlm_ce" in r for r in log)

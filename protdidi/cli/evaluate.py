@@ -17,6 +17,8 @@ from protdidi.cli.options import domain_option, positive_int
               help="protdidi-cath-judge (default), an ESM-2 name such as esm2_t33_650M_UR50D, a .pt file or an HF dir.")
 @click.option("--pppl-n", type=int, default=100, show_default=True, callback=positive_int("--pppl-n"),
               help="Sequences per set scored with exact pseudo-perplexity.")
+@click.option("--esmfold", default=None, metavar="DIR",
+              help="Proteins: an HF EsmForProteinFolding dir (facebook/esmfold_v1); mean pLDDT runs on a GPU only.")
 @click.option("--evaluator", default=None, metavar="NAME|DIR",
               help="Text: the causal LM for GenPPL (default gpt2-large; any HF causal LM name or local dir).")
 @click.option("--batch-size", type=int, default=8, show_default=True, callback=positive_int("--batch-size"),
@@ -25,7 +27,7 @@ from protdidi.cli.options import domain_option, positive_int
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate(domain, samples, reference, train, judge, pppl_n, evaluator, batch_size, device, seed, output, quiet):
+def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluator, batch_size, device, seed, output, quiet):
     """Write REPORT_DIR/report.json and report.md.
 
     Proteins: plausibility (judge pseudo-perplexity), distribution, diversity, novelty, and PNG plots.
@@ -34,8 +36,8 @@ def evaluate(domain, samples, reference, train, judge, pppl_n, evaluator, batch_
     from pathlib import Path
 
     if domain == "text":
-        if reference or train or judge:
-            raise click.UsageError("--reference, --train and --judge apply to --domain protein only")
+        if reference or train or judge or esmfold:
+            raise click.UsageError("--reference, --train, --judge and --esmfold apply to --domain protein only")
         from protdidi.domains.text.evaluate import evaluate_text, markdown
 
         click.echo(markdown(evaluate_text(samples, Path(output), evaluator, batch_size, device, not quiet)))
@@ -44,7 +46,9 @@ def evaluate(domain, samples, reference, train, judge, pppl_n, evaluator, batch_
         raise click.UsageError("--evaluator applies to --domain text only")
 
     from protdidi.domains.protein.evaluate import evaluate as run
-    from protdidi.domains.protein.evaluate import markdown
+    from protdidi.domains.protein.evaluate import markdown, plddt_note
 
-    report = run(samples, Path(output), reference, train, judge, pppl_n, seed, progress=not quiet)
-    click.echo(markdown(report["rows"], report["judge"]))
+    report = run(samples, Path(output), reference, train, judge, pppl_n, seed, progress=not quiet, esmfold=esmfold)
+    if esmfold and "skipped" in report["esmfold"]:
+        click.echo(f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}", err=True)
+    click.echo(markdown(report["rows"], report["judge"], plddt_note(report)))

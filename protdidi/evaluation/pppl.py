@@ -5,6 +5,12 @@ copies of each sequence are packed into batches under a token budget. BOS/EOS ar
 Fast: one forward pass on the unmasked sequence, scoring log p(x_i | x) at every position (optimistic, since
 each position sees itself; useful for ranking, and reported next to its correlation with the exact mode).
 Works on any ESM-2-architecture model (`protdidi.models.esm2.Esm2`) over the ESM alphabet.
+
+`residues` (Bool[V]) names the tokens the softmax is normalised over: callers pass the residue letters, so
+ids that are never a residue (<cls>, <pad>, <eos>, <unk>, '.', '-', <null_1>, <mask>) get no probability.
+A model trained with the full softmax (ESM-2) gives those ids almost no mass, so its scores barely move;
+a model trained over residues only (the project judge) has arbitrary logits there, which would otherwise
+inflate every pseudo-perplexity.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.models.esm2 import Esm2
+from protdidi.stats import bootstrap_ci
 
 
 @dataclass
@@ -32,6 +39,18 @@ class PseudoPerplexity:
         total = sum(v * n for v, n in zip(self.nll, self.lengths, strict=True))
         return float(torch.tensor(total / max(1, sum(self.lengths))).exp())
 
+    def ci95(self) -> list[float]:
+        """95% bootstrap interval of `pooled`, resampling whole sequences."""
+        lengths = torch.tensor(self.lengths, dtype=torch.float64)
+        return bootstrap_ci(torch.tensor(self.nll, dtype=torch.float64) * lengths, lengths)
+
+
+def _log_probs(logits: torch.Tensor, residues: torch.Tensor | None) -> torch.Tensor:
+    logits = logits.float()
+    if residues is not None:
+        logits = logits.masked_fill(~residues.to(logits.device), float("-inf"))
+    return torch.log_softmax(logits, dim=-1)
+
 
 def _framed(body: torch.Tensor, bos: int, eos: int) -> torch.Tensor:
     return torch.cat([torch.tensor([bos]), body, torch.tensor([eos])])
@@ -39,7 +58,8 @@ def _framed(body: torch.Tensor, bos: int, eos: int) -> torch.Tensor:
 
 @torch.no_grad()
 def exact_pppl(model: Esm2, seqs: list[torch.Tensor], bos: int, eos: int, mask: int, pad: int,
-               tokens_per_batch: int = 8192, progress=None) -> PseudoPerplexity:
+               tokens_per_batch: int = 8192, residues: torch.Tensor | None = None,
+               progress=None) -> PseudoPerplexity:
     """Exact pseudo-perplexity. seqs: body token ids (no BOS/EOS), Long[L] each."""
     model.eval()
     nll = []
@@ -52,7 +72,7 @@ def exact_pppl(model: Esm2, seqs: list[torch.Tensor], bos: int, eos: int, mask: 
             pos = torch.arange(start, min(n, start + rows))
             batch = framed.repeat(len(pos), 1)
             batch[torch.arange(len(pos)), pos + 1] = mask
-            logp = torch.log_softmax(model(batch).float(), dim=-1)
+            logp = _log_probs(model(batch), residues)
             total += -float(logp[torch.arange(len(pos)), pos + 1, seq[pos]].double().sum())
         nll.append(total / max(1, n))
         if progress is not None:
@@ -62,7 +82,7 @@ def exact_pppl(model: Esm2, seqs: list[torch.Tensor], bos: int, eos: int, mask: 
 
 @torch.no_grad()
 def fast_pppl(model: Esm2, seqs: list[torch.Tensor], bos: int, eos: int, pad: int, batch_size: int = 32,
-              progress=None) -> PseudoPerplexity:
+              residues: torch.Tensor | None = None, progress=None) -> PseudoPerplexity:
     """Single-pass approximation: unmasked marginals, one forward per batch of sequences."""
     model.eval()
     nll = [0.0] * len(seqs)
@@ -73,7 +93,7 @@ def fast_pppl(model: Esm2, seqs: list[torch.Tensor], bos: int, eos: int, pad: in
         batch = torch.full((len(idx), width), pad, dtype=torch.long)
         for r, i in enumerate(idx):
             batch[r, :len(seqs[i]) + 2] = _framed(seqs[i], bos, eos)
-        logp = torch.log_softmax(model(batch).float(), dim=-1)
+        logp = _log_probs(model(batch), residues)
         for r, i in enumerate(idx):
             n = len(seqs[i])
             picked = logp[r, torch.arange(1, n + 1), seqs[i]]

@@ -103,6 +103,7 @@ class DistillLoopConfig:
     log_every: int = 10
     eval_samples: int = 32
     eval_nfe: int = 16
+    snapshot_minutes: tuple[float, ...] = ()  # keep at-{m}min/ copies of the EMA student (equal-time studies)
 
 
 def warmup_linear(step: int, total: int, warmup: int) -> float:

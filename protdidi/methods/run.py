@@ -98,6 +98,7 @@ def run_distillation(cfg, run_dir: Path, prepare: Callable[[torch.device], Disti
     loop = cfg.loop
     result = Trainer(task, run_dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
                      monitor="valid_sample_nelbo", title=f"{cfg.name} ({cfg.method})", resume=resume,
-                     stop_at=stop_at, primary=primary, panels=PANELS[cfg.method]).run()
+                     stop_at=stop_at, primary=primary, panels=PANELS[cfg.method],
+                     snapshot_minutes=loop.snapshot_minutes).run()
     dist.barrier()
     return result

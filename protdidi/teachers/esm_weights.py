@@ -134,13 +134,16 @@ def _build(cfg: Esm2Config, state: dict[str, torch.Tensor], source: str) -> Esm2
     return model.eval()
 
 
-def save_fair_esm(model: Esm2, path: str | Path) -> None:
+def save_fair_esm(model: Esm2, path: str | Path, dtype: torch.dtype | None = None) -> None:
     """Write `model` as a fair-esm ESM-2 `.pt` (fairseq-prefixed keys, cfg Namespace), which `load_fair_esm`
-    (and fair-esm itself, where its loader runs) reads like any published ESM-2 file."""
+    (and fair-esm itself, where its loader runs) reads like any published ESM-2 file. `dtype` (e.g.
+    torch.float16, as the published ESM-2 files are stored) casts the floating-point tensors."""
     cfg = model.cfg
     if cfg.vocab_size != len(ESM_TOKENS):
         raise ValueError("fair-esm files use the 33-token ESM alphabet")
     state = {f"encoder.sentence_encoder.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     namespace = argparse.Namespace(encoder_layers=cfg.num_layers, encoder_embed_dim=cfg.embed_dim,
                                    encoder_attention_heads=cfg.attention_heads, token_dropout=cfg.token_dropout,
                                    arch="protein_bert_base")

@@ -22,6 +22,7 @@ from protdidi.domains.protein import metrics as M
 from protdidi.domains.protein.alphabet import encode_protein, protein_vocab
 from protdidi.domains.protein.data import split_records
 from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.errors import UserError
 from protdidi.evaluation.judges import load_judge
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
@@ -69,7 +70,7 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
                 "frac_novel_under_50pct": float(np.mean([v < 0.5 for v in novelty])),
                 "frac_memorised_95pct": float(np.mean([v >= 0.95 for v in novelty]))})
     tokens = [torch.tensor(encode_protein(s[:1022], vocab, name)) for s in seqs]
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id)
+    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
     subset = random.Random(seed).sample(range(len(tokens)), min(pppl_n, len(tokens)))
     bar = tqdm(total=len(subset), desc=f"pseudo-perplexity ({name})", file=sys.stderr, disable=not progress)
     exact = exact_pppl(judge.model, [tokens[i] for i in subset], mask=vocab.mask_id, progress=bar.update, **ids)
@@ -78,7 +79,7 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
     fast_subset = torch.tensor([fast.nll[i] for i in subset])
     corr = float(torch.corrcoef(torch.stack([torch.tensor(exact.nll), fast_subset]))[0, 1]) if len(subset) > 2 \
         else float("nan")
-    row.update({"judge_pppl": exact.pooled, "judge_pppl_n": len(subset), "judge_fast_pppl": fast.pooled,
+    row.update({"judge_pppl": exact.pooled, "judge_pppl_ci95": exact.ci95(), "judge_pppl_n": len(subset), "judge_fast_pppl": fast.pooled,
                 "fast_vs_exact_pearson": corr})
     return row, {"per_sequence_pppl": exact.per_sequence, "composition": comp.tolist(),
                  "lengths": [len(s) for s in seqs]}
@@ -120,21 +121,31 @@ COLUMNS = [("judge_pppl", "{:.2f}"), ("judge_fast_pppl", "{:.2f}"), ("compositio
            ("frac_memorised_95pct", "{:.3f}")]
 
 
-def markdown(rows: list[dict], judge_name: str) -> str:
-    head = "| set | n | " + " | ".join(c for c, _ in COLUMNS) + " |"
+def markdown(rows: list[dict], judge_name: str, plddt_note: str = "") -> str:
+    columns = COLUMNS + ([("esmfold_plddt", "{:.1f}")] if "esmfold_plddt" in rows[0] else [])
+    head = "| set | n | " + " | ".join(c for c, _ in columns) + " |"
     lines = [f"Judge: {judge_name}. Pseudo-perplexity: exact on up to {rows[0]['judge_pppl_n']} sequences per set; "
-             "fast = single pass, unmasked.", "", head, "|" + "---|" * (len(COLUMNS) + 2)]
+             f"fast = single pass, unmasked.{plddt_note}", "", head, "|" + "---|" * (len(columns) + 2)]
     for r in rows:
-        lines.append(f"| {r['set']} | {r['n']} | " + " | ".join(f.format(r[c]) for c, f in COLUMNS) + " |")
+        lines.append(f"| {r['set']} | {r['n']} | " + " | ".join(f.format(r[c]) for c, f in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
+def plddt_note(report: dict) -> str:
+    info = report["esmfold"]
+    return f" ESMFold pLDDT skipped: {info['skipped']}." if "skipped" in info else \
+        f" ESMFold pLDDT ({info['model']}) on up to {info['n']} sequences per set."
+
+
 def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, train: str | None = None,
-             judge: str | None = None, pppl_n: int = 100, seed: int = 0, progress: bool = True) -> dict:
+             judge: str | None = None, pppl_n: int = 100, seed: int = 0, progress: bool = True,
+             esmfold: str | None = None) -> dict:
     samples = [r.seq for r in read_fasta(samples_path)]
     if not samples:
         raise UserError(f"{samples_path}: no sequences")
     judge_model = load_judge(judge)
+    skipped = plddt_skip_reason(esmfold)
+    folder = load_esmfold(esmfold) if skipped is None else None
     split = None
     if reference is None or train is None:
         split = split_records(read_fasta(DEFAULT_FASTA))
@@ -147,14 +158,21 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     rows, details = [], {}
     for name, seqs in (("samples", samples), ("natural reference", ref), ("random (shuffled composition)", rand)):
         row, detail = row_metrics(name, seqs, reference_set, trn, judge_model, pppl_n, seed, progress)
+        if folder is not None:
+            subset = random.Random(seed).sample(seqs, min(pppl_n, len(seqs)))
+            bar = tqdm(total=len(subset), desc=f"ESMFold pLDDT ({name})", file=sys.stderr, disable=not progress)
+            row["esmfold_plddt"] = float(np.mean(esmfold_plddt(folder, subset, progress=bar.update)))
+            bar.close()
         rows.append(row)
         details[name] = detail
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
               "novelty_search": "k-mer prefilter (3-mers, top 50) + Biopython global alignment (BLOSUM62)",
+              "esmfold": {"skipped": skipped} if folder is None else {"model": Path(esmfold).name, "n": pppl_n},
               "rows": rows}
+
     def write(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-        (tmp / "report.md").write_text(markdown(rows, judge_model.name))
+        (tmp / "report.md").write_text(markdown(rows, judge_model.name, plddt_note(report)))
         _plots(tmp, rows, details, judge_model.name)
 
     write_dir_atomic(out_dir, write)

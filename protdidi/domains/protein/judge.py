@@ -50,7 +50,10 @@ def judge_logits(model: Esm2, body: torch.Tensor, valid: torch.Tensor) -> torch.
     return model(frame(body, valid, protein_vocab()))[:, 1:-1]
 
 
-def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
+def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None,
+                ship_to: str | Path | None = None) -> dict:
+    """Train (or resume, or with a finished run only re-report) the judge; `ship_to` also writes the shipped
+    copy (see `ship_judge`)."""
     run_dir = Path(run_dir)
     check_run_dir(run_dir, cfg, resume, ("train", "steps"))
     if cfg.model.init:
@@ -83,29 +86,59 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
             panels=[("loss", "valid_mlm_ce")]).run()
     if stop_at is not None and stop_at < cfg.train.steps:
         return {"stopped_at": stop_at, "steps": cfg.train.steps}
-    return write_judge_report(run_dir, sets, cfg.data.max_length)
+    report = write_judge_report(run_dir / "best" / JUDGE_FILE, run_dir / "report.json", sets, cfg.data.max_length)
+    if ship_to is not None:
+        report = ship_judge(run_dir, Path(ship_to), sets, cfg.data.max_length)
+    return report
 
 
-def write_judge_report(run_dir: Path, sets: dict, max_length: int, n: int = 200, seed: int = 0) -> dict:
-    """Exact pseudo-perplexity of the best judge on `n` test sequences, on the same sequences shuffled
-    (a judge must separate them widely), and the fast mode's correlation with the exact one."""
+def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
+    """Copy the best judge into `dest` as a float16 fair-esm `.pt` (the storage type of the published ESM-2
+    files; it loads as float32), with the run's config, log and curves, and a report computed from the
+    shipped file itself."""
+    import shutil
+
+    from protdidi.io import write_dir_atomic
+    from protdidi.teachers.esm_weights import load_fair_esm
+
+    def write(tmp: Path) -> None:
+        save_fair_esm(load_fair_esm(run_dir / "best" / JUDGE_FILE), tmp / JUDGE_FILE, dtype=torch.float16)
+        for name in ("config.yaml", "log.jsonl", "loss.png"):
+            shutil.copy(run_dir / name, tmp / name)
+        write_judge_report(tmp / JUDGE_FILE, tmp / "report.json", sets, max_length)
+
+    write_dir_atomic(dest, write)
+    return json.loads((dest / "report.json").read_text())
+
+
+def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int, n: int = 200,
+                       seed: int = 0) -> dict:
+    """Exact pseudo-perplexity of the best judge on `n` test sequences and on the same sequences shuffled (a
+    judge must separate them widely: pooled ratio and the paired fraction where the natural one wins), the
+    unigram perplexity of the training composition on the same residues, and the fast mode's correlation."""
     from protdidi.evaluation.pppl import exact_pppl, fast_pppl
     from protdidi.teachers.esm_weights import load_fair_esm
 
-    judge = load_fair_esm(run_dir / "best" / JUDGE_FILE)
+    judge = load_fair_esm(judge_file)
     vocab = protein_vocab()
     rng = random.Random(seed)
     test = [s[:max_length] for s in rng.sample(sets["test"], min(n, len(sets["test"])))]
     shuffled = [s[torch.randperm(len(s), generator=torch.Generator().manual_seed(i))] for i, s in enumerate(test)]
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, mask=vocab.mask_id, pad=vocab.pad_id)
-    exact = exact_pppl(judge, test, **ids)
-    exact_shuffled = exact_pppl(judge, shuffled, **ids)
-    fast = fast_pppl(judge, test, vocab.bos_id, vocab.eos_id, vocab.pad_id)
+    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
+    exact = exact_pppl(judge, test, mask=vocab.mask_id, **ids)
+    exact_shuffled = exact_pppl(judge, shuffled, mask=vocab.mask_id, **ids)
+    fast = fast_pppl(judge, test, **ids)
     a, b = torch.tensor(exact.nll), torch.tensor(fast.nll)
     pearson = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
+    counts = torch.bincount(torch.cat(sets["train"]), minlength=vocab.size).double() + 1.0
+    unigram_nll = -torch.log(counts / counts.sum())[torch.cat(test)].mean()
+    paired = [x < y for x, y in zip(exact.nll, exact_shuffled.nll, strict=True)]
     report = {"judge": JUDGE_NAME, "test_sequences": len(test), "test_pppl": exact.pooled,
-              "shuffled_test_pppl": exact_shuffled.pooled, "fast_pppl": fast.pooled,
-              "fast_vs_exact_pearson_nll": pearson,
+              "shuffled_test_pppl": exact_shuffled.pooled,
+              "shuffled_over_natural": exact_shuffled.pooled / exact.pooled,
+              "natural_beats_its_shuffle": sum(paired) / len(paired),
+              "unigram_ppl_same_residues": float(unigram_nll.exp()),
+              "fast_pppl": fast.pooled, "fast_vs_exact_pearson_nll": pearson,
               "params": sum(p.numel() for p in judge.parameters())}
-    (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    out.write_text(json.dumps(report, indent=1) + "\n")
     return report

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from protdidi.errors import UserError
+from protdidi.stats import bootstrap_ci
 
 DEFAULT_EVALUATOR = "gpt2-large"
 
@@ -84,15 +85,6 @@ def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "
     total, count = float(sums_t.sum()), int(counts_t.sum())
     return {"gen_ppl": math.exp(total / max(count, 1)), "gen_ppl_ci95": bootstrap_ci(sums_t, counts_t),
             "tokens": count, "mean_sample_nll": float((sums_t / counts_t.clamp_min(1)).mean())}
-
-
-def bootstrap_ci(sums: torch.Tensor, counts: torch.Tensor, draws: int = 2000, seed: int = 0) -> list[float]:
-    """95% percentile interval of the pooled GenPPL, resampling whole samples (fixed seed)."""
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(0, len(sums), (draws, len(sums)), generator=g)
-    ppl = torch.exp(sums[idx].sum(-1) / counts[idx].sum(-1).clamp_min(1))
-    lo, hi = torch.quantile(ppl, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
-    return [round(lo, 3), round(hi, 3)]
 
 
 def unigram_entropy(rows: list[list[int]]) -> list[float]:
