@@ -42,12 +42,13 @@ def markdown(result: dict) -> str:
              f"NFE {result['nfe']}, length buckets {result['buckets']} × {result['per_bucket']}, seed "
              f"{result['seed']}; exact pseudo-perplexity on {result['pppl_n']} sequences per row; "
              f"{result['machine']}. Training wall-clock is each run's own (one run at a time on the machine).", "",
-             "| budget | method | iteration | training s | judge PPPL ↓ | 95% CI | entropy (bits) | composition JS |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| budget | method | iteration | training s | judge PPPL ↓ | 95% CI | teacher NELBO | entropy (bits) | "
+             "composition JS |", "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lo, hi = r["judge_pppl_ci95"]
         lines.append(f"| {r['budget']} | {r['model']} | {r.get('step', 0)} | {r.get('wall_s', 0):.0f} | "
-                     f"{r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | {r['entropy_bits']:.3f} | "
+                     f"{r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | {r['teacher_nelbo']:.4f} | "
+                     f"{r['entropy_bits']:.3f} | "
                      f"{r['composition_js']:.4f} |")
     return "\n".join(lines) + "\n"
 

@@ -66,15 +66,19 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
 
 
 class Scorer:
-    """The judge, the CATH splits and the natural reference, loaded once; `score` appends one row."""
+    """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
+    one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
+    lower = more teacher-like, a proxy beside the independent judge)."""
 
     def __init__(self, args):
         from protdidi.domains.protein.data import split_records
         from protdidi.domains.protein.evaluate import DEFAULT_FASTA, Reference
         from protdidi.domains.protein.fasta import read_fasta
+        from protdidi.domains.protein.models import load_protein_model
         from protdidi.evaluation.judges import load_judge
 
         self.args, self.rows = args, []
+        self.teacher = load_protein_model("teacher")
         self.judge = load_judge(args.judge)
         split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
         self.train = [r.seq for r in split["train"]]
@@ -82,10 +86,15 @@ class Scorer:
         self.reference = Reference.of(self.test)
 
     def score(self, label: str, seqs: list[str], extra: dict) -> dict:
+        from protdidi.domains.protein.alphabet import encode_protein
         from protdidi.domains.protein.evaluate import row_metrics
+        from protdidi.tasks.mdlm import evaluate_nelbo
 
         row, _ = row_metrics(label, seqs, self.reference, self.train, self.judge, self.args.pppl_n, self.args.seed,
                              progress=False)
+        t = self.teacher
+        tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
+        row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)
         self.rows.append({**row, **extra})
         lo, hi = row["judge_pppl_ci95"]
         print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} ({lo:.2f}-{hi:.2f}), "
@@ -122,15 +131,16 @@ def markdown(result: dict) -> str:
              f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}; "
              f"exact pseudo-perplexity on {result['pppl_n']} sequences per row, single-pass on all; "
              f"{result['machine']}.", "",
-             "| set | NFE | judge PPPL ↓ | 95% CI | fast PPPL | entropy (bits) | composition JS | novel (<50% id) | "
-             "s / 1000 seq |", "|---|---|---|---|---|---|---|---|---|"]
+             "| set | NFE | judge PPPL ↓ | 95% CI | fast PPPL | teacher NELBO | entropy (bits) | composition JS | "
+             "novel (<50% id) | s / 1000 seq | disc fwd+bwd / seq |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
+        disc = f"{r.get('disc_forwards', 0):.0f}+{r.get('disc_backwards', 0):.0f}" if r["nfe"] else "–"
         lo, hi = r["judge_pppl_ci95"]
         lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | "
-                     f"{r['judge_fast_pppl']:.3f} | "
+                     f"{r['judge_fast_pppl']:.3f} | {r['teacher_nelbo']:.4f} | "
                      f"{r['entropy_bits']:.3f} | {r['composition_js']:.4f} | {r['frac_novel_under_50pct']:.2f} | "
-                     f"{sec} |")
+                     f"{sec} | {disc} |")
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,8 @@ from protdidi.cli.options import domain_option, positive_int
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluator, batch_size, device, seed, output, quiet):
+def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluator, batch_size, device, seed, output,
+             quiet):
     """Write REPORT_DIR/report.json and report.md.
 
     Proteins: plausibility (judge pseudo-perplexity), distribution, diversity, novelty, and PNG plots.

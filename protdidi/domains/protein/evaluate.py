@@ -79,7 +79,8 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
     fast_subset = torch.tensor([fast.nll[i] for i in subset])
     corr = float(torch.corrcoef(torch.stack([torch.tensor(exact.nll), fast_subset]))[0, 1]) if len(subset) > 2 \
         else float("nan")
-    row.update({"judge_pppl": exact.pooled, "judge_pppl_ci95": exact.ci95(), "judge_pppl_n": len(subset), "judge_fast_pppl": fast.pooled,
+    row.update({"judge_pppl": exact.pooled, "judge_pppl_ci95": exact.ci95(), "judge_pppl_n": len(subset),
+                "judge_fast_pppl": fast.pooled,
                 "fast_vs_exact_pearson": corr})
     return row, {"per_sequence_pppl": exact.per_sequence, "composition": comp.tolist(),
                  "lengths": [len(s) for s in seqs]}

@@ -86,9 +86,10 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
             panels=[("loss", "valid_mlm_ce")]).run()
     if stop_at is not None and stop_at < cfg.train.steps:
         return {"stopped_at": stop_at, "steps": cfg.train.steps}
-    report = write_judge_report(run_dir / "best" / JUDGE_FILE, run_dir / "report.json", sets, cfg.data.max_length)
-    if ship_to is not None:
-        report = ship_judge(run_dir, Path(ship_to), sets, cfg.data.max_length)
+    if ship_to is None:
+        return write_judge_report(run_dir / "best" / JUDGE_FILE, run_dir / "report.json", sets, cfg.data.max_length)
+    report = ship_judge(run_dir, Path(ship_to), sets, cfg.data.max_length)
+    (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")  # scored once, on the shipped copy
     return report
 
 
@@ -105,14 +106,14 @@ def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
         save_fair_esm(load_fair_esm(run_dir / "best" / JUDGE_FILE), tmp / JUDGE_FILE, dtype=torch.float16)
         for name in ("config.yaml", "log.jsonl", "loss.png"):
             shutil.copy(run_dir / name, tmp / name)
-        write_judge_report(tmp / JUDGE_FILE, tmp / "report.json", sets, max_length)
+        write_judge_report(tmp / JUDGE_FILE, tmp / "report.json", sets, max_length, stored_as="float16")
 
     write_dir_atomic(dest, write)
     return json.loads((dest / "report.json").read_text())
 
 
-def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int, n: int = 200,
-                       seed: int = 0) -> dict:
+def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int, stored_as: str = "float32",
+                       n: int = 200, seed: int = 0) -> dict:
     """Exact pseudo-perplexity of the best judge on `n` test sequences and on the same sequences shuffled (a
     judge must separate them widely: pooled ratio and the paired fraction where the natural one wins), the
     unigram perplexity of the training composition on the same residues, and the fast mode's correlation."""
@@ -133,7 +134,8 @@ def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int,
     counts = torch.bincount(torch.cat(sets["train"]), minlength=vocab.size).double() + 1.0
     unigram_nll = -torch.log(counts / counts.sum())[torch.cat(test)].mean()
     paired = [x < y for x, y in zip(exact.nll, exact_shuffled.nll, strict=True)]
-    report = {"judge": JUDGE_NAME, "test_sequences": len(test), "test_pppl": exact.pooled,
+    report = {"judge": JUDGE_NAME, "weights": f"{judge_file.name}, stored as {stored_as}",
+              "test_sequences": len(test), "test_pppl": exact.pooled,
               "shuffled_test_pppl": exact_shuffled.pooled,
               "shuffled_over_natural": exact_shuffled.pooled / exact.pooled,
               "natural_beats_its_shuffle": sum(paired) / len(paired),
