@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from fixtures import write_fair_esm_pt
 
 from protdidi.domains.protein import metrics as M
@@ -58,6 +59,22 @@ def test_judge_loads_through_the_fair_esm_path(tmp_path):
     shipped judge does: both go through `load_fair_esm`."""
     judge = load_judge(str(write_fair_esm_pt(tmp_path / "esm2_tiny.pt")))
     assert isinstance(judge.model, Esm2) and judge.name == "esm2_tiny"
+
+
+def test_shipped_judge_is_the_default_and_a_fair_esm_file():
+    """`protdidi evaluate` without --judge uses the shipped protdidi-cath-judge, stored as a float16 fair-esm
+    .pt and read by the same loader as an ESM-2 file; it is named as itself, never as ESM-2."""
+    from protdidi.assets import ASSETS
+    from protdidi.teachers.esm_weights import load_fair_esm
+
+    judge = load_judge(None)
+    assert judge.name == "protdidi-cath-judge" and isinstance(judge.model, Esm2)
+    assert judge.model.cfg.token_dropout and next(judge.model.parameters()).dtype == torch.float32
+    direct = load_fair_esm(ASSETS / "protdidi-cath-judge" / "protdidi-cath-judge.pt")
+    assert all(torch.equal(a, b) for a, b in zip(judge.model.parameters(), direct.parameters(), strict=True))
+    report = json.loads((ASSETS / "protdidi-cath-judge" / "report.json").read_text())
+    assert report["judge"] == "protdidi-cath-judge" and "float16" in report["weights"]
+    assert report["params"] == sum(p.numel() for p in judge.model.parameters())
 
 
 def run(*args):
