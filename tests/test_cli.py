@@ -34,7 +34,7 @@ def test_generate_writes_valid_fasta_deterministically(tmp_path):
     assert len(records) == 6
     for rec in records:
         fields = dict(kv.split("=") for kv in rec.description.split()[1:])
-        assert fields["nfe"] == "4" and fields["seed"] == "7" and fields["model"] == "protdidi-cath-didi"
+        assert fields["nfe"] == "4" and fields["seed"] == "7" and fields["model"] == "protdidi-cath-idlm"
         assert int(fields["len"]) == len(rec.seq) and set(str(rec.seq)) <= set(STANDARD_RESIDUES)
     assert out1.read_text() == out2.read_text()
     assert out1.read_text() != out3.read_text()
@@ -43,7 +43,8 @@ def test_generate_writes_valid_fasta_deterministically(tmp_path):
 
 def test_generate_with_rgas_on_the_shipped_student_reports_discriminator_cost(tmp_path):
     out = tmp_path / "r.fasta"
-    proc = run("generate", "--n", "3", "--nfe", "4", "--length", "20", "--sampler", "rgas", "-o", str(out))
+    proc = run("generate", "--model", "didi", "--n", "3", "--nfe", "4", "--length", "20", "--sampler", "rgas", "-o",
+               str(out))
     assert proc.returncode == 0, proc.stderr
     records = list(SeqIO.parse(out, "fasta"))
     assert len(records) == 3 and all("sampler=rgas" in r.description for r in records)

@@ -24,7 +24,7 @@ from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 # Shipped models by name (directories under protdidi/assets/).
 SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}
-DEFAULT_MODEL = "didi"  # what `protdidi generate` uses without --model: the DiDi-Instruct student
+DEFAULT_MODEL = "idlm"  # what `protdidi generate` uses without --model: the IDLM student (benchmarks/results)
 DEFAULT_TEACHER = "teacher"  # what `protdidi distill` distils without --teacher
 
 
