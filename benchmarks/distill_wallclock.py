@@ -4,7 +4,7 @@ Both protein distillation configs keep a copy of the EMA student after 5, 10 and
 wall-clock (`loop.snapshot_minutes`, saved in RUN_DIR/at-{m}min/). A run that ends before m minutes is
 scored at its end (last/), which is what m minutes of that config buys. Every snapshot generates at NFE 16 on
 the quality benchmark's length buckets and seeds, and is scored by the same judge and metrics, next to the
-teacher at NFE 16 (iteration 0 of both methods). Writes benchmarks/results/distill_wallclock.{json,md}.
+teacher at NFE 16 (iteration 0 of both methods). Writes benchmarks/results/distill_wallclock.{json,md,png}.
 
     protdidi distill --domain protein --config configs/didi-protein.yaml -o runs/didi-protein
     protdidi distill --domain protein --method idlm --config configs/idlm-protein.yaml -o runs/idlm-protein
@@ -53,11 +53,39 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(result: dict, path: Path) -> None:
+    """Judge pseudo-perplexity (with its 95% interval) against the training budget, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    teacher = next(r for r in result["rows"] if r["model"] == "teacher")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in ("didi", "idlm"):
+        rows = [teacher] + [r for r in result["rows"] if r["model"] == method]
+        x = [0] + [int(r["budget"].split()[0]) for r in rows[1:]]
+        y = [r["judge_pppl"] for r in rows]
+        err = [[v - r["judge_pppl_ci95"][0] for v, r in zip(y, rows, strict=True)],
+               [r["judge_pppl_ci95"][1] - v for v, r in zip(y, rows, strict=True)]]
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
+    ax.set_xlabel("distillation wall-clock budget (minutes; 0 = the teacher)")
+    ax.set_ylabel(f"pseudo-perplexity at NFE {result['nfe']} ({result['judge']})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = common_parser(__doc__)
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="holds didi-protein/ and idlm-protein/")
     parser.add_argument("--nfe", type=int, default=16)
+    parser.add_argument("--replot", action="store_true", help="redraw the PNG from the saved JSON")
     args = parser.parse_args()
+    if args.replot:
+        plot(json.loads((args.out / "distill_wallclock.json").read_text()), args.out / "distill_wallclock.png")
+        return
     from protdidi.domains.protein.models import load_protein_model
 
     t0 = time.perf_counter()
@@ -75,6 +103,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "distill_wallclock.json").write_text(json.dumps(result, indent=1) + "\n")
     (args.out / "distill_wallclock.md").write_text(markdown(result))
+    plot(result, args.out / "distill_wallclock.png")
     print(markdown(result), file=sys.stdout)
 
 
