@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
-from protdidi.tasks.mdlm import OptimConfig
+from protdidi.tasks.mdlm import OptimConfig, unigram_nll
 from protdidi.tasks.mlm import MlmTask
 from protdidi.teachers.esm_denoiser import frame
 from protdidi.teachers.esm_weights import save_fair_esm
@@ -131,15 +132,13 @@ def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int,
     fast = fast_pppl(judge, test, **ids)
     a, b = torch.tensor(exact.nll), torch.tensor(fast.nll)
     pearson = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
-    counts = torch.bincount(torch.cat(sets["train"]), minlength=vocab.size).double() + 1.0
-    unigram_nll = -torch.log(counts / counts.sum())[torch.cat(test)].mean()
     paired = [x < y for x, y in zip(exact.nll, exact_shuffled.nll, strict=True)]
     report = {"judge": JUDGE_NAME, "weights": f"{judge_file.name}, stored as {stored_as}",
               "test_sequences": len(test), "test_pppl": exact.pooled,
               "shuffled_test_pppl": exact_shuffled.pooled,
               "shuffled_over_natural": exact_shuffled.pooled / exact.pooled,
               "natural_beats_its_shuffle": sum(paired) / len(paired),
-              "unigram_ppl_same_residues": float(unigram_nll.exp()),
+              "unigram_ppl_same_residues": math.exp(unigram_nll(sets["train"], test, vocab.size, max_length)),
               "fast_pppl": fast.pooled, "fast_vs_exact_pearson_nll": pearson,
               "params": sum(p.numel() for p in judge.parameters())}
     out.write_text(json.dumps(report, indent=1) + "\n")
