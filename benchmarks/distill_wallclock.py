@@ -20,13 +20,15 @@ from pathlib import Path
 
 from quality_vs_nfe import ROOT, Scorer, common_parser, generate_buckets
 
+from protdidi.trainer import snapshot_name
+
 BUDGETS_MIN = (5, 10, 30)
 
 
 def snapshot(run_dir: Path, minutes: int) -> tuple[Path, dict]:
     """The checkpoint that `minutes` of training produced, and (step, wall-clock) from the run's log."""
     records = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
-    at = run_dir / f"at-{minutes}min"
+    at = run_dir / snapshot_name(minutes)
     if at.exists():
         rec = next(r for r in records if r.get("snapshot") == at.name)
         return at, {"step": rec["step"], "wall_s": rec["wall_s"]}
@@ -66,8 +68,9 @@ def plot(result: dict, path: Path) -> None:
         rows = [teacher] + [r for r in result["rows"] if r["model"] == method]
         x = [0] + [int(r["budget"].split()[0]) for r in rows[1:]]
         y = [r["judge_pppl"] for r in rows]
-        err = [[v - r["judge_pppl_ci95"][0] for v, r in zip(y, rows, strict=True)],
-               [r["judge_pppl_ci95"][1] - v for v, r in zip(y, rows, strict=True)]]
+        # the interval ends are rounded to 3 decimals, so a degenerate one can sit a hair past the estimate
+        err = [[max(0.0, v - r["judge_pppl_ci95"][0]) for v, r in zip(y, rows, strict=True)],
+               [max(0.0, r["judge_pppl_ci95"][1] - v) for v, r in zip(y, rows, strict=True)]]
         ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
     ax.set_xlabel("distillation wall-clock budget (minutes; 0 = the teacher)")
     ax.set_ylabel(f"pseudo-perplexity at NFE {result['nfe']} ({result['judge']})")
