@@ -14,14 +14,13 @@ quality_vs_nfe.png (judge pseudo-perplexity vs NFE and vs seconds per 1,000 sequ
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import sys
-import time
 from pathlib import Path
 
 import torch
+from results_io import add_replot, command_line, run_or_load, save_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDENTS = ("didi", "idlm")
@@ -68,7 +67,8 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
 class Scorer:
     """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
     one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
-    lower = more teacher-like, a proxy beside the independent judge)."""
+    lower = more teacher-like, a proxy beside the independent judge). Per-sequence details (the scored
+    pseudo-perplexity subset among them) stay in `details[label]`."""
 
     def __init__(self, args):
         from protdidi.domains.protein.data import split_records
@@ -77,7 +77,7 @@ class Scorer:
         from protdidi.domains.protein.models import load_protein_model
         from protdidi.evaluation.judges import load_judge
 
-        self.args, self.rows = args, []
+        self.args, self.rows, self.details = args, [], {}
         self.teacher = load_protein_model("teacher")
         self.judge = load_judge(args.judge)
         split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
@@ -90,8 +90,8 @@ class Scorer:
         from protdidi.domains.protein.evaluate import row_metrics
         from protdidi.tasks.mdlm import evaluate_nelbo
 
-        row, _ = row_metrics(label, seqs, self.reference, self.train, self.judge, self.args.pppl_n, self.args.seed,
-                             progress=False)
+        row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,
+                                               self.args.pppl_n, self.args.seed, progress=False)
         t = self.teacher
         tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
         row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)
@@ -103,7 +103,7 @@ class Scorer:
 
     def meta(self) -> dict:
         args = self.args
-        return {"command": f"python benchmarks/{Path(sys.argv[0]).name} " + " ".join(sys.argv[1:]),
+        return {"command": command_line(),
                 "judge": self.judge.name, "buckets": list(args.buckets), "per_bucket": args.per_bucket,
                 "seed": args.seed, "pppl_n": args.pppl_n,
                 "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -195,20 +195,11 @@ def main() -> None:
     parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
     parser.add_argument("--rgas-nfe", type=ints, default=(16,))
     parser.add_argument("--natural-n", type=int, default=200)
-    parser.add_argument("--replot", action="store_true")
+    add_replot(parser)
     args = parser.parse_args()
-    out = args.out / "quality_vs_nfe.json"
-    if args.replot:
-        result = json.loads(out.read_text())
-    else:
-        t0 = time.perf_counter()
-        result = run(args)
-        result["total_seconds"] = round(time.perf_counter() - t0)
-        args.out.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / "quality_vs_nfe.md").write_text(markdown(result))
+    result = run_or_load(args, "quality_vs_nfe", run)
     plot(result, args.out / "quality_vs_nfe.png")
-    print(markdown(result))
+    save_markdown(args, "quality_vs_nfe", markdown(result))
 
 
 if __name__ == "__main__":

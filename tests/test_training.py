@@ -23,7 +23,7 @@ def toy_cfg(fasta, steps, extra=()):
 
 
 def test_teacher_training_writes_everything_and_learns(tmp_path, toy_fasta):
-    report = train_teacher(toy_cfg(toy_fasta, 40, ["train.lr=0.01"]), tmp_path / "run")
+    report = train_teacher(toy_cfg(toy_fasta, 40, ["train.lr=0.01", "train.ema=0.9"]), tmp_path / "run")
     run = tmp_path / "run"
     for name in ("config.yaml", "log.jsonl", "loss.png", "report.json", "last/trainer_state.pt",
                  "last/model.safetensors", "best/config.json", "best/vocab.json"):
@@ -32,8 +32,14 @@ def test_teacher_training_writes_everything_and_learns(tmp_path, toy_fasta):
     log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "loss" in r] == list(range(1, 41))
     assert report["test"]["nelbo_ppl"] == pytest.approx(math.exp(report["test"]["nelbo"]))
-    # The toy proteins are repeated motifs: even a 1-layer model beats the unigram baseline quickly.
-    assert report["valid"]["ppl_reduction"] > 0.05
+    assert report["valid"]["estimator"] == "mask-count"
+    assert report["valid"]["ppl_reduction"] == pytest.approx(
+        1 - math.exp(report["valid"]["nelbo"] - report["valid"]["unigram_nll"]))
+    # It learns: the (EMA) model's validation NELBO falls clearly over 40 steps. (40 steps of a 1-layer model
+    # do not yet beat the unigram baseline on these toy proteins; a test that once asserted so passed on the
+    # noise of the 1/t-weighted estimator.)
+    valid = [r["valid_nelbo"] for r in log if "valid_nelbo" in r]
+    assert valid[-1] < valid[0] - 0.05
     model = load_protein_model(str(run / "best"))
     assert sum(model.lengths.values()) == report["splits"]["train"]
 

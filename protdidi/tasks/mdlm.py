@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from protdidi.batching import BatchStream, fixed_batches
-from protdidi.denoiser import MaskedDenoiser, nelbo
+from protdidi.denoiser import MaskedDenoiser, nelbo, nelbo_by_mask_count
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.base import EmaTrainingTask
 
@@ -49,17 +49,27 @@ def evaluate_nelbo(
     passes: int = 1,
     seed: int = 1234,
     device: str | torch.device = "cpu",
+    estimator: str = "t",
 ) -> float:
-    """Per-token NELBO (nats) over `seqs`, averaging `passes` fixed-seed Monte-Carlo draws of t and masks.
+    """Per-token NELBO (nats) over `seqs`, averaging `passes` fixed-seed Monte-Carlo draws.
 
-    Sequences longer than `max_length` are scored on their first window."""
+    estimator: "t" draws t and masks as training does (`nelbo`); "mask-count" draws the number of masked
+    positions instead (`nelbo_by_mask_count`: same quantity, much lower variance, only for denoisers that
+    ignore t); "auto" takes "mask-count" where it applies. Sequences longer than `max_length` are scored on
+    their first window."""
+    if estimator == "auto":
+        estimator = "t" if denoiser.time_conditioned else "mask-count"
+    if estimator not in ("t", "mask-count"):
+        raise ValueError(f"unknown NELBO estimator {estimator!r}")
     was_training = denoiser.training
     denoiser.eval()
     total, tokens = 0.0, 0
     g = torch.Generator(device=device).manual_seed(seed)
     for _ in range(passes):
         for x0, valid in fixed_batches(seqs, batch_size, max_length, denoiser.vocab.pad_id):
-            terms = nelbo(denoiser, x0.to(device), valid.to(device), schedule, g)
+            x0, valid = x0.to(device), valid.to(device)
+            terms = nelbo(denoiser, x0, valid, schedule, g) if estimator == "t" else \
+                nelbo_by_mask_count(denoiser, x0, valid, g)
             total += float(terms.total)
             tokens += int(terms.tokens)
     denoiser.train(was_training)
@@ -79,14 +89,17 @@ def unigram_nll(train: list[torch.Tensor], test: list[torch.Tensor], vocab_size:
 
 def nelbo_vs_unigram(model: MaskedDenoiser, train: list[torch.Tensor], sets: dict[str, list[torch.Tensor]],
                      schedule: LogLinearSchedule, max_length: int, batch_size: int, device) -> dict[str, dict]:
-    """Per split: NELBO perplexity (4 fixed-seed passes) next to the add-one unigram baseline from `train`."""
+    """Per split: NELBO perplexity (4 fixed-seed passes, the "auto" estimator) next to the add-one unigram
+    baseline from `train`."""
     out = {}
     for split, seqs in sets.items():
         if not seqs:
             continue
-        nll = evaluate_nelbo(model, seqs, schedule, max_length, batch_size, passes=4, device=device)
+        nll = evaluate_nelbo(model, seqs, schedule, max_length, batch_size, passes=4, device=device,
+                             estimator="auto")
         uni = unigram_nll(train, seqs, model.vocab.size, max_length)
-        out[split] = {"nelbo": nll, "nelbo_ppl": math.exp(nll), "unigram_nll": uni, "unigram_ppl": math.exp(uni),
+        out[split] = {"estimator": "t" if model.time_conditioned else "mask-count", "nelbo": nll,
+                      "nelbo_ppl": math.exp(nll), "unigram_nll": uni, "unigram_ppl": math.exp(uni),
                       "ppl_reduction": 1 - math.exp(nll) / math.exp(uni)}
     return out
 
@@ -109,5 +122,5 @@ class MdlmTask(EmaTrainingTask):
 
     def evaluate(self) -> dict[str, float]:
         value = evaluate_nelbo(self.ema, self.valid, self.schedule, self.max_length, self.cfg.eval_batch_size,
-                               device=self.device)
+                               device=self.device, estimator="auto")
         return {"valid_nelbo": value, "valid_ppl": math.exp(value)}

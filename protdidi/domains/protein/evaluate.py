@@ -83,7 +83,8 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
                 "judge_fast_pppl": fast.pooled,
                 "fast_vs_exact_pearson": corr})
     return row, {"per_sequence_pppl": exact.per_sequence, "composition": comp.tolist(),
-                 "lengths": [len(s) for s in seqs]}
+                 "lengths": [len(s) for s in seqs], "pppl_index": subset, "pppl_nll": exact.nll,
+                 "pppl_tokens": exact.lengths}
 
 
 def _plots(out: Path, rows: list[dict], details: dict[str, dict], judge_name: str) -> None:

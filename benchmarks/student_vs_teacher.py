@@ -1,0 +1,93 @@
+"""Is the student at 16 NFE better than the teacher at 16 NFE, and how close to the teacher at 256? A powered,
+judged comparison with intervals on the differences, not only on each row.
+
+    python benchmarks/student_vs_teacher.py
+
+quality_vs_nfe.py sweeps many rows with exact pseudo-perplexity on 32 sequences each, so its per-row 95%
+intervals are about ±0.4 and overlapping rows cannot be told apart. This script scores only the rows the
+acceptance questions need (teacher at 16 and 256 NFE, every shipped student at 16 NFE, ancestral sampling),
+with more sequences (default 4 length buckets × 50) and exact pseudo-perplexity on every one of them, and
+reports the ratio of pooled pseudo-perplexities for each pair with a 95% bootstrap interval (each set
+resampled independently within its length buckets). Its default seed (1) differs from quality_vs_nfe.py's
+(0), so it is also an independent replicate of those rows. Speed is not its business (quality_vs_nfe.py and
+speed.py time generation on an idle machine); the JSON keeps the seconds only as a record.
+Writes benchmarks/results/student_vs_teacher.{json,md}; `--replot` rewrites the Markdown from the JSON.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from quality_vs_nfe import STUDENTS, Scorer, common_parser, generate_buckets
+from results_io import add_replot, run_or_load, save_markdown, table
+
+PAIRS = [(f"{s} ancestral NFE 16", "teacher ancestral NFE 16") for s in STUDENTS] + \
+        [(f"{s} ancestral NFE 16", "teacher ancestral NFE 256") for s in STUDENTS] + \
+        [("teacher ancestral NFE 16", "teacher ancestral NFE 256")]
+
+
+def scored(detail: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(summed NLL, scored tokens, length bucket) per exactly scored sequence of one row."""
+    nll = torch.tensor(detail["pppl_nll"], dtype=torch.float64)
+    tokens = torch.tensor(detail["pppl_tokens"], dtype=torch.float64)
+    strata = torch.tensor([detail["lengths"][i] for i in detail["pppl_index"]])
+    return nll * tokens, tokens, strata
+
+
+def verdict(ratio: dict, against: str) -> str:
+    lo, hi = ratio["ci95"]
+    if against.endswith("NFE 256"):
+        return "within 5%" if hi <= 1.05 else ("within 5% (point estimate)" if ratio["ratio"] <= 1.05 else "over 5%")
+    return "better (interval below 1)" if hi < 1 else ("worse (interval above 1)" if lo > 1 else "not separated")
+
+
+def run(args) -> dict:
+    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.stats import bootstrap_ratio_ci
+
+    scorer = Scorer(args)
+    plan = [("teacher", 16), ("teacher", 256)] + [(s, 16) for s in STUDENTS]
+    for name, nfe in plan:
+        seqs, seconds, extra = generate_buckets(load_protein_model(name), "ancestral", nfe, args)
+        print(f"generated {name} NFE {nfe}: {len(seqs)} seqs in {seconds:.1f} s", file=sys.stderr)
+        scorer.score(f"{name} ancestral NFE {nfe}", seqs,
+                     {"model": name, "nfe": nfe, "s_per_1000": 1000 * seconds / len(seqs), **extra})
+    rows = {r["set"]: r for r in scorer.rows}
+    comparisons = []
+    for a, b in PAIRS:
+        ratio = bootstrap_ratio_ci(scored(scorer.details[a]), scored(scorer.details[b]), seed=args.seed)
+        entropy = rows[a]["entropy_bits"] / rows[b]["entropy_bits"] - 1
+        comparisons.append({"set": a, "against": b, **ratio, "entropy_change": round(entropy, 4),
+                            "verdict": verdict(ratio, b)})
+    return {**scorer.meta(), "rows": scorer.rows, "comparisons": comparisons}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Student vs teacher (judge: {result['judge']})", "", f"Command: `{result['command']}`  ",
+             f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}, "
+             f"ancestral sampling; exact pseudo-perplexity on every sequence; {result['machine']}; "
+             f"{result['total_seconds'] / 60:.0f} min in all.", ""]
+    lines += table(["set", "n scored", "judge PPPL ↓", "95% CI", "entropy (bits)", "teacher NELBO"],
+                   [[r["set"], str(r["judge_pppl_n"]), f"{r['judge_pppl']:.3f}",
+                     "{:.2f}–{:.2f}".format(*r["judge_pppl_ci95"]), f"{r['entropy_bits']:.3f}",
+                     f"{r['teacher_nelbo']:.4f}"] for r in result["rows"]])
+    lines += ["", "Ratio of pooled pseudo-perplexities (below 1: the first set scores better), 95% bootstrap "
+              "interval resampling each set within its length buckets; P(≥1): share of bootstrap draws with "
+              "ratio ≥ 1. Entropy change: mean per-sequence Shannon entropy, relative.", ""]
+    lines += table(["set", "against", "PPPL ratio", "95% CI", "P(≥1)", "entropy change", "verdict"],
+                   [[c["set"], c["against"], f"{c['ratio']:.3f}", "{:.3f}–{:.3f}".format(*c["ci95"]),
+                     f"{c['p_ratio_ge_1']:.3f}", f"{100 * c['entropy_change']:+.1f}%", c["verdict"]]
+                    for c in result["comparisons"]])
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = common_parser(__doc__)
+    parser.set_defaults(per_bucket=50, pppl_n=10**9, seed=1)
+    add_replot(parser)
+    args = parser.parse_args()
+    save_markdown(args, "student_vs_teacher", markdown(run_or_load(args, "student_vs_teacher", run)))
+
+if __name__ == "__main__":
+    main()
