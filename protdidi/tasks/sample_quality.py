@@ -28,7 +28,8 @@ def make_evaluator(teacher, eval_lengths: list[int], loop, max_length: int, devi
         gen = sampler.sample(student, len(eval_lengths), valid.shape[1], loop.eval_nfe, g, device, valid.to(device))
         tokens = gen.tokens.cpu()
         seqs = [row[:n] for row, n in zip(tokens, eval_lengths, strict=True)]
-        nll = evaluate_nelbo(teacher.denoiser, seqs, teacher.schedule, max_length, 64, passes=2, device=device)
+        nll = evaluate_nelbo(teacher.denoiser, seqs, teacher.schedule, max_length, 64, passes=2, device=device,
+                             estimator="auto")
         ent = sequence_entropy(tokens, valid, student.vocab.size).mean()
         return {"valid_sample_nelbo": nll, "valid_sample_entropy": float(ent)}
 
