@@ -18,21 +18,12 @@ from __future__ import annotations
 
 import sys
 
-import torch
 from quality_vs_nfe import STUDENTS, Scorer, common_parser, generate_buckets
 from results_io import add_replot, run_or_load, save_markdown, table
 
 PAIRS = [(f"{s} ancestral NFE 16", "teacher ancestral NFE 16") for s in STUDENTS] + \
         [(f"{s} ancestral NFE 16", "teacher ancestral NFE 256") for s in STUDENTS] + \
         [("teacher ancestral NFE 16", "teacher ancestral NFE 256")]
-
-
-def scored(detail: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(summed NLL, scored tokens, length bucket) per exactly scored sequence of one row."""
-    nll = torch.tensor(detail["pppl_nll"], dtype=torch.float64)
-    tokens = torch.tensor(detail["pppl_tokens"], dtype=torch.float64)
-    strata = torch.tensor([detail["lengths"][i] for i in detail["pppl_index"]])
-    return nll * tokens, tokens, strata
 
 
 def verdict(ratio: dict, against: str) -> str:
@@ -43,6 +34,7 @@ def verdict(ratio: dict, against: str) -> str:
 
 
 def run(args) -> dict:
+    from protdidi.domains.protein.evaluate import scored_pppl
     from protdidi.domains.protein.models import load_protein_model
     from protdidi.stats import bootstrap_ratio_ci
 
@@ -56,7 +48,8 @@ def run(args) -> dict:
     rows = {r["set"]: r for r in scorer.rows}
     comparisons = []
     for a, b in PAIRS:
-        ratio = bootstrap_ratio_ci(scored(scorer.details[a]), scored(scorer.details[b]), seed=args.seed)
+        ratio = bootstrap_ratio_ci(scored_pppl(scorer.details[a], by_length=True),
+                                   scored_pppl(scorer.details[b], by_length=True), seed=args.seed)
         entropy = rows[a]["entropy_bits"] / rows[b]["entropy_bits"] - 1
         comparisons.append({"set": a, "against": b, **ratio, "entropy_change": round(entropy, 4),
                             "verdict": verdict(ratio, b)})

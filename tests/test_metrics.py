@@ -94,6 +94,13 @@ def test_evaluate_end_to_end_and_bad_input(tmp_path, toy_fasta):
     assert sets == ["samples", "natural reference", "random (shuffled composition)"]
     assert report["rows"][0]["uniqueness"] == pytest.approx(2 / 3)
     assert report["rows"][0]["frac_residue_over_25pct"] == pytest.approx(1 / 3)
+    natural = report["rows"][1]
+    assert "judge_pppl_vs_natural" not in natural
+    for row in (report["rows"][0], report["rows"][2]):
+        vs = row["judge_pppl_vs_natural"]
+        assert vs["ratio"] == pytest.approx(row["judge_pppl"] / natural["judge_pppl"], abs=1e-4)
+        assert vs["ci95"][0] <= vs["ratio"] <= vs["ci95"][1]
+    assert "vs natural" in (tmp_path / "rep" / "report.md").read_text()
     for name in ("report.md", "composition.png", "lengths.png", "pppl.png"):
         assert (tmp_path / "rep" / name).exists()
     empty = tmp_path / "empty.fasta"

@@ -27,6 +27,7 @@ from protdidi.errors import UserError
 from protdidi.evaluation.judges import load_judge
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.io import write_dir_atomic
+from protdidi.stats import bootstrap_ratio_ci
 
 DEFAULT_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"
 
@@ -87,6 +88,15 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
                  "pppl_tokens": exact.lengths}
 
 
+def scored_pppl(detail: dict, by_length: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A row's exactly scored sequences as `bootstrap_ratio_ci` takes them: (summed NLL, scored tokens,
+    stratum), the stratum being the sequence length with `by_length` (fixed length buckets) or one for all."""
+    nll = torch.tensor(detail["pppl_nll"], dtype=torch.float64)
+    tokens = torch.tensor(detail["pppl_tokens"], dtype=torch.float64)
+    strata = torch.tensor([detail["lengths"][i] if by_length else 0 for i in detail["pppl_index"]])
+    return nll * tokens, tokens, strata
+
+
 def _plots(out: Path, rows: list[dict], details: dict[str, dict], judge_name: str) -> None:
     import matplotlib
 
@@ -123,13 +133,20 @@ COLUMNS = [("judge_pppl", "{:.2f}"), ("judge_fast_pppl", "{:.2f}"), ("compositio
            ("frac_memorised_95pct", "{:.3f}")]
 
 
+def _vs_natural(row: dict) -> str:
+    ratio = row.get("judge_pppl_vs_natural")
+    return "–" if ratio is None else "{:.3f} ({:.3f}–{:.3f})".format(ratio["ratio"], *ratio["ci95"])
+
+
 def markdown(rows: list[dict], judge_name: str, plddt_note: str = "") -> str:
     columns = COLUMNS + ([("esmfold_plddt", "{:.1f}")] if "esmfold_plddt" in rows[0] else [])
-    head = "| set | n | " + " | ".join(c for c, _ in columns) + " |"
+    head = "| set | n | judge_pppl vs natural (95% CI) | " + " | ".join(c for c, _ in columns) + " |"
     lines = [f"Judge: {judge_name}. Pseudo-perplexity: exact on up to {rows[0]['judge_pppl_n']} sequences per set; "
-             f"fast = single pass, unmasked.{plddt_note}", "", head, "|" + "---|" * (len(columns) + 2)]
+             f"fast = single pass, unmasked; vs natural: ratio of pooled pseudo-perplexities to the natural "
+             f"reference, 95% bootstrap interval.{plddt_note}", "", head, "|" + "---|" * (len(columns) + 3)]
     for r in rows:
-        lines.append(f"| {r['set']} | {r['n']} | " + " | ".join(f.format(r[c]) for c, f in columns) + " |")
+        lines.append(f"| {r['set']} | {r['n']} | {_vs_natural(r)} | "
+                     + " | ".join(f.format(r[c]) for c, f in columns) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -167,6 +184,10 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
             bar.close()
         rows.append(row)
         details[name] = detail
+    for row in rows:
+        if row["set"] != "natural reference":
+            row["judge_pppl_vs_natural"] = bootstrap_ratio_ci(scored_pppl(details[row["set"]]),
+                                                              scored_pppl(details["natural reference"]), seed=seed)
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
               "novelty_search": "k-mer prefilter (3-mers, top 50) + Biopython global alignment (BLOSUM62)",
               "esmfold": {"skipped": skipped} if folder is None else {"model": Path(esmfold).name, "n": pppl_n},
