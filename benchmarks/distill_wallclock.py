@@ -14,11 +14,10 @@ teacher at NFE 16 (iteration 0 of both methods). Writes benchmarks/results/disti
 from __future__ import annotations
 
 import json
-import sys
-import time
 from pathlib import Path
 
 from quality_vs_nfe import ROOT, Scorer, common_parser, generate_buckets
+from results_io import add_replot, run_or_load, save_markdown
 
 from protdidi.trainer import snapshot_name
 
@@ -80,18 +79,9 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
-    parser = common_parser(__doc__)
-    parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="holds didi-protein/ and idlm-protein/")
-    parser.add_argument("--nfe", type=int, default=16)
-    parser.add_argument("--replot", action="store_true", help="redraw the PNG from the saved JSON")
-    args = parser.parse_args()
-    if args.replot:
-        plot(json.loads((args.out / "distill_wallclock.json").read_text()), args.out / "distill_wallclock.png")
-        return
+def run(args) -> dict:
     from protdidi.domains.protein.models import load_protein_model
 
-    t0 = time.perf_counter()
     scorer = Scorer(args)
     seqs, _, _ = generate_buckets(load_protein_model("teacher"), "ancestral", args.nfe, args)
     scorer.score(f"teacher NFE {args.nfe}", seqs, {"model": "teacher", "budget": "0 min"})
@@ -101,14 +91,18 @@ def main() -> None:
             seqs, _, _ = generate_buckets(load_protein_model(str(path)), "ancestral", args.nfe, args)
             scorer.score(f"{method} {minutes} min ({path.name})", seqs,
                          {"model": method, "budget": f"{minutes} min", "checkpoint": path.name, **info})
-    result = {**scorer.meta(), "nfe": args.nfe, "rows": scorer.rows,
-              "total_seconds": round(time.perf_counter() - t0)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "distill_wallclock.json").write_text(json.dumps(result, indent=1) + "\n")
-    (args.out / "distill_wallclock.md").write_text(markdown(result))
-    plot(result, args.out / "distill_wallclock.png")
-    print(markdown(result), file=sys.stdout)
+    return {**scorer.meta(), "nfe": args.nfe, "rows": scorer.rows}
 
+
+def main() -> None:
+    parser = common_parser(__doc__)
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="holds didi-protein/ and idlm-protein/")
+    parser.add_argument("--nfe", type=int, default=16)
+    add_replot(parser)
+    args = parser.parse_args()
+    result = run_or_load(args, "distill_wallclock", run)
+    plot(result, args.out / "distill_wallclock.png")
+    save_markdown(args, "distill_wallclock", markdown(result))
 
 if __name__ == "__main__":
     main()

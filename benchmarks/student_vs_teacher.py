@@ -82,5 +82,6 @@ def main() -> None:
     args = parser.parse_args()
     save_markdown(args, "student_vs_teacher", markdown(run_or_load(args, "student_vs_teacher", run)))
 
+
 if __name__ == "__main__":
     main()

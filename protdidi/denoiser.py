@@ -130,5 +130,5 @@ def nelbo_by_mask_count(
     log_probs = denoiser(xt, count / lengths.clamp_min(1), valid)
     logp_x0 = log_probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)
     ce = -torch.where(masked, logp_x0, torch.zeros_like(logp_x0)).sum(-1) / count
-    total = (ce * lengths).where(lengths > 0, torch.zeros_like(ce)).sum()
+    total = (ce * lengths).sum()  # an empty row masks nothing: ce = 0
     return NelboTerms(total=total, tokens=valid.sum())
