@@ -28,15 +28,20 @@ def _stratified_draws(strata: torch.Tensor, draws: int, g: torch.Generator) -> t
 
 def bootstrap_ratio_ci(a: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
                        b: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-                       draws: int = 4000, seed: int = 0) -> dict:
+                       draws: int = 4000, seed: int = 0, paired: bool = False) -> dict:
     """Ratio of two pooled perplexities, exp(Σa.sums/Σa.counts) / exp(Σb.sums/Σb.counts), with a 95% percentile
     interval from resampling each set independently within its strata. a, b: (sums, counts, strata) per
     sample; sums: summed NLL (nats), counts: scored tokens, strata: stratum label (e.g. bucket length).
+    With `paired` the two sets hold the same samples in the same order (e.g. each sequence and its shuffle):
+    one draw of sample indices resamples both, so what the pairs share cancels out of the interval.
     Returns {"ratio", "ci95", "p_ratio_ge_1"} (the last: the bootstrap share of draws with ratio ≥ 1)."""
     g = torch.Generator().manual_seed(seed)
+    if paired and not torch.equal(a[2], b[2]):
+        raise ValueError("paired sets need the same samples in the same strata")
+    shared = _stratified_draws(a[2], draws, g) if paired else None
 
     def pooled_log(sums, counts, strata):
-        idx = _stratified_draws(strata, draws, g)
+        idx = shared if paired else _stratified_draws(strata, draws, g)
         return sums[idx].sum(-1) / counts[idx].sum(-1).clamp_min(1), sums.sum() / counts.sum().clamp_min(1)
 
     draws_a, point_a = pooled_log(*a)

@@ -52,3 +52,21 @@ def test_identical_noisy_sets_are_not_separated_and_a_large_gap_is():
     assert 0.2 < same["p_ratio_ge_1"] < 0.8
     better = bootstrap_ratio_ci(_set([v - 0.2 for v in nll], tokens, tokens), base, draws=2000, seed=1)
     assert better["ci95"][1] < 1 and better["p_ratio_ge_1"] == 0.0
+
+
+def test_paired_interval_cancels_what_the_pairs_share():
+    # Per-sequence difficulty varies a lot, and each "corrupted" sequence costs its own natural one plus
+    # 0.1 nats/token: resampling pairs together must give a much tighter interval around exp(0.1) than
+    # resampling the two sets independently, with the same point estimate.
+    g = torch.Generator().manual_seed(0)
+    nll = (2.8 + 0.4 * torch.randn(200, generator=g)).tolist()
+    tokens = [50, 100, 200, 300] * 50
+    natural = _set(nll, tokens, [0] * 200)
+    corrupted = _set([v + 0.1 for v in nll], tokens, [0] * 200)
+    paired = bootstrap_ratio_ci(corrupted, natural, draws=1000, paired=True)
+    unpaired = bootstrap_ratio_ci(corrupted, natural, draws=1000)
+    assert paired["ratio"] == unpaired["ratio"] == pytest.approx(math.exp(0.1), abs=1e-4)
+    assert paired["ci95"] == pytest.approx([math.exp(0.1)] * 2, abs=1e-4)  # a constant shift: no spread at all
+    assert unpaired["ci95"][1] - unpaired["ci95"][0] > 0.05
+    with pytest.raises(ValueError, match="same samples"):
+        bootstrap_ratio_ci(corrupted, _set(nll[:100], tokens[:100], [0] * 100), paired=True)
