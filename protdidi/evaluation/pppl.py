@@ -15,6 +15,7 @@ inflate every pseudo-perplexity.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -32,12 +33,12 @@ class PseudoPerplexity:
 
     @property
     def per_sequence(self) -> list[float]:
-        return [float(torch.tensor(v).exp()) for v in self.nll]
+        return [math.exp(v) for v in self.nll]
 
     @property
     def pooled(self) -> float:
         total = sum(v * n for v, n in zip(self.nll, self.lengths, strict=True))
-        return float(torch.tensor(total / max(1, sum(self.lengths))).exp())
+        return math.exp(total / max(1, sum(self.lengths)))
 
     def ci95(self) -> list[float]:
         """95% bootstrap interval of `pooled`, resampling whole sequences."""
