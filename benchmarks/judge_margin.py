@@ -61,8 +61,7 @@ def compare(natural: dict, other: dict, paired: bool) -> dict:
 
 def run(args) -> dict:
     from protdidi.domains.protein.alphabet import protein_vocab
-    from protdidi.domains.protein.data import TokenizedSet, split_records
-    from protdidi.domains.protein.evaluate import DEFAULT_FASTA
+    from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.evaluation.judges import load_judge
     from protdidi.evaluation.pppl import exact_pppl
@@ -70,7 +69,7 @@ def run(args) -> dict:
 
     judge = load_judge(args.judge)
     vocab = protein_vocab()
-    split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
+    split = split_records(read_fasta(args.fasta or default_cath_fasta()))
     seqs = {name: TokenizedSet.from_records(split[name]).seqs for name in ("train", "test")}
     sets = {f"{name} natural": [s[:MAX_LENGTH] for s in random.Random(0).sample(seqs[name], args.n)]
             for name in ("test", "train")}

@@ -46,8 +46,7 @@ def masked_ce(logits_fn, seqs: list[torch.Tensor], rate: float, mask_id: int, pa
 
 def main() -> None:
     from protdidi.domains.protein.alphabet import protein_vocab
-    from protdidi.domains.protein.data import TokenizedSet, split_records
-    from protdidi.domains.protein.evaluate import DEFAULT_FASTA
+    from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.domains.protein.judge import judge_logits
     from protdidi.domains.protein.models import load_protein_model
@@ -55,7 +54,7 @@ def main() -> None:
     from protdidi.tasks.mdlm import unigram_nll
 
     vocab = protein_vocab()
-    splits = split_records(read_fasta(DEFAULT_FASTA))
+    splits = split_records(read_fasta(default_cath_fasta()))
     sets = {k: TokenizedSet.from_records(v).seqs for k, v in splits.items()}
     test = [s[:512] for s in sets["test"]]
     teacher = load_protein_model("teacher").denoiser.eval()

@@ -71,8 +71,8 @@ class Scorer:
     pseudo-perplexity subset among them) stay in `details[label]`."""
 
     def __init__(self, args):
-        from protdidi.domains.protein.data import split_records
-        from protdidi.domains.protein.evaluate import DEFAULT_FASTA, Reference
+        from protdidi.domains.protein.data import default_cath_fasta, split_records
+        from protdidi.domains.protein.evaluate import Reference
         from protdidi.domains.protein.fasta import read_fasta
         from protdidi.domains.protein.models import load_protein_model
         from protdidi.evaluation.judges import load_judge
@@ -80,7 +80,7 @@ class Scorer:
         self.args, self.rows, self.details = args, [], {}
         self.teacher = load_protein_model("teacher")
         self.judge = load_judge(args.judge)
-        split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
+        split = split_records(read_fasta(args.fasta or default_cath_fasta()))
         self.train = [r.seq for r in split["train"]]
         self.test = [r.seq for r in split["test"]]
         self.reference = Reference.of(self.test)

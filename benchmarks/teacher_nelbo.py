@@ -28,14 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(args) -> dict:
-    from protdidi.domains.protein.data import TokenizedSet, split_records
-    from protdidi.domains.protein.evaluate import DEFAULT_FASTA
+    from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.domains.protein.models import load_protein_model
     from protdidi.tasks.mdlm import evaluate_nelbo, unigram_nll
 
     teacher = load_protein_model(args.model)
-    split = split_records(read_fasta(args.fasta or DEFAULT_FASTA))
+    split = split_records(read_fasta(args.fasta or default_cath_fasta()))
     seqs = {name: TokenizedSet.from_records(split[name]).seqs for name in ("train", "valid", "test")}
     pick = random.Random(0).sample(range(len(seqs["train"])), min(args.train_n, len(seqs["train"])))
     seqs["train sample"] = [seqs["train"][i] for i in pick]

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -11,6 +12,8 @@ import torch
 from fixtures import write_fair_esm_pt
 
 from protdidi.domains.protein import metrics as M
+from protdidi.domains.protein.data import split_records
+from protdidi.domains.protein.fasta import read_fasta
 from protdidi.evaluation.judges import load_judge
 from protdidi.models.esm2 import Esm2
 
@@ -77,8 +80,25 @@ def test_shipped_judge_is_the_default_and_a_fair_esm_file():
     assert report["params"] == sum(p.numel() for p in judge.model.parameters())
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "protdidi", *args], capture_output=True, text=True)
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "protdidi", *args], capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def test_evaluate_default_sets_come_from_the_cath_fasta_or_say_how_to_replace_it(tmp_path, toy_fasta):
+    judge = write_fair_esm_pt(tmp_path / "judge.pt")
+    samples = tmp_path / "samples.fasta"
+    samples.write_text(">s1\nMKTAYIAKQRQISFVKSHFSRQ\n")
+    args = ["evaluate", str(samples), "--judge", str(judge), "--quiet", "--pppl-n", "1"]
+    proc = run(*args, "-o", str(tmp_path / "never"), env={"PROTDIDI_CATH_FASTA": str(tmp_path / "nowhere.fa")})
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "PROTDIDI_CATH_FASTA" in proc.stderr and "--reference" in proc.stderr and "--train" in proc.stderr
+    assert not (tmp_path / "never").exists()
+    proc = run(*args, "-o", str(tmp_path / "rep"), env={"PROTDIDI_CATH_FASTA": str(toy_fasta)})
+    assert proc.returncode == 0, proc.stderr
+    split = split_records(read_fasta(str(toy_fasta)))
+    natural = json.loads((tmp_path / "rep" / "report.json").read_text())["rows"][1]
+    assert natural["set"] == "natural reference" and natural["n"] == len(split["test"]) > 0
 
 
 def test_evaluate_end_to_end_and_bad_input(tmp_path, toy_fasta):

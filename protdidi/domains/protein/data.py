@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from protdidi.domains.protein.alphabet import encode_protein, protein_vocab
-from protdidi.domains.protein.fasta import ProteinRecord
+from protdidi.domains.protein.fasta import ProteinRecord, read_fasta
+from protdidi.errors import UserError
 
 SPLIT_SALT = "protdidi-split-v1"
 SPLITS = ("train", "valid", "test")
+CATH_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"  # relative to the working directory
+CATH_FASTA_ENV = "PROTDIDI_CATH_FASTA"
+
+
+def default_cath_fasta() -> str:
+    """The CATH S40 FASTA the shipped models were trained on: $PROTDIDI_CATH_FASTA, else CATH_FASTA."""
+    return os.environ.get(CATH_FASTA_ENV) or CATH_FASTA
+
+
+def default_cath_splits(instead: str) -> dict:
+    """The train/valid/test split of the default CATH FASTA; if it is missing, one clear error that names
+    the variable to set and `instead`, the options that replace the default."""
+    path = default_cath_fasta()
+    if not Path(path).is_file():
+        raise UserError(f"the default CATH S40 FASTA {path} is not there: set {CATH_FASTA_ENV} to its path, "
+                        f"or pass {instead}")
+    return split_records(read_fasta(path))
 
 
 def split_of(record_id: str, valid_frac: float = 0.05, test_frac: float = 0.05) -> str:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from protdidi.domains.protein import metrics as M
 from protdidi.domains.protein.alphabet import encode_protein, protein_vocab
-from protdidi.domains.protein.data import split_records
+from protdidi.domains.protein.data import default_cath_splits
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.errors import UserError
@@ -28,8 +28,6 @@ from protdidi.evaluation.judges import load_judge
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.io import write_dir_atomic
 from protdidi.stats import bootstrap_ratio_ci
-
-DEFAULT_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"
 
 
 def random_baseline(lengths: list[int], composition: np.ndarray, seed: int) -> list[str]:
@@ -167,7 +165,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     folder = load_esmfold(esmfold) if skipped is None else None
     split = None
     if reference is None or train is None:
-        split = split_records(read_fasta(DEFAULT_FASTA))
+        split = default_cath_splits("--reference and --train FASTA files")
     ref = [r.seq for r in read_fasta(reference)] if reference else [r.seq for r in split["test"]]
     trn = [r.seq for r in read_fasta(train)] if train else [r.seq for r in split["train"]]
     if not ref or not trn:

@@ -14,7 +14,7 @@ from protdidi.batching import BatchStream
 from protdidi.config import check_run_dir, to_dict
 from protdidi.distributed import pick_device
 from protdidi.domains.protein.alphabet import protein_vocab
-from protdidi.domains.protein.data import TokenizedSet, length_histogram, split_records
+from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.models import save_protein_model
 from protdidi.errors import UserError
@@ -25,7 +25,6 @@ from protdidi.teachers.esm_denoiser import EsmDenoiser
 from protdidi.trainer import Trainer
 
 log = logging.getLogger(__name__)
-DEFAULT_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"
 
 
 @dataclass
@@ -39,7 +38,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    fasta: str = DEFAULT_FASTA
+    fasta: str = field(default_factory=default_cath_fasta)
     valid_frac: float = 0.05
     test_frac: float = 0.05
     max_length: int = 512
