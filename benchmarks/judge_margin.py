@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import platform
-import random
 import sys
 import time
 from pathlib import Path
@@ -28,13 +27,6 @@ from results_io import add_replot, command_line, run_or_load, save_markdown, tab
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LENGTH = 256
-
-
-def corrupted(test: list[torch.Tensor]) -> dict[str, list[torch.Tensor]]:
-    """Each test sequence shuffled (the judge report's per-sequence seeds) and reversed."""
-    return {"test shuffled": [s[torch.randperm(len(s), generator=torch.Generator().manual_seed(i))]
-                              for i, s in enumerate(test)],
-            "test reversed": [s.flip(0) for s in test]}
 
 
 def _pooled(nll: list[float], lengths: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -63,6 +55,7 @@ def run(args) -> dict:
     from protdidi.domains.protein.alphabet import protein_vocab
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
+    from protdidi.domains.protein.judge import sample_cropped, shuffled_copies
     from protdidi.evaluation.judges import load_judge
     from protdidi.evaluation.pppl import exact_pppl
     from protdidi.tasks.mdlm import unigram_nll
@@ -71,9 +64,9 @@ def run(args) -> dict:
     vocab = protein_vocab()
     split = split_records(read_fasta(args.fasta or default_cath_fasta()))
     seqs = {name: TokenizedSet.from_records(split[name]).seqs for name in ("train", "test")}
-    sets = {f"{name} natural": [s[:MAX_LENGTH] for s in random.Random(0).sample(seqs[name], args.n)]
-            for name in ("test", "train")}
-    sets.update(corrupted(sets["test natural"]))
+    sets = {f"{name} natural": sample_cropped(seqs[name], args.n, MAX_LENGTH) for name in ("test", "train")}
+    sets["test shuffled"] = shuffled_copies(sets["test natural"])  # as in the judge's own report
+    sets["test reversed"] = [s.flip(0) for s in sets["test natural"]]
     ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
     scored = {}
     for name, members in sets.items():
@@ -88,16 +81,12 @@ def run(args) -> dict:
     comparisons["test natural / train natural"] = compare(scored["train natural"], natural, paired=False)
     return {"command": command_line(), "judge": judge.name, "n": args.n, "max_length": MAX_LENGTH,
             "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
-            "sets": scored, "comparisons": comparisons, "training_curve": training_curve(args.judge)}
+            "sets": scored, "comparisons": comparisons, "training_curve": training_curve(judge.path)}
 
 
-def training_curve(spec: str | None) -> list[dict]:
+def training_curve(judge_path: Path) -> list[dict]:
     """The judge's last validation points (masked-LM cross-entropy) from the log shipped beside it, if any."""
-    from protdidi.assets import ASSETS
-    from protdidi.evaluation.judges import PROJECT_JUDGE
-
-    path = Path(spec) if spec else ASSETS / PROJECT_JUDGE / f"{PROJECT_JUDGE}.pt"
-    log = path.parent / "log.jsonl" if path.suffix == ".pt" else path / "log.jsonl"
+    log = (judge_path if judge_path.is_dir() else judge_path.parent) / "log.jsonl"
     if not log.is_file():
         return []
     points = [json.loads(line) for line in log.read_text().splitlines() if "valid_mlm_ce" in line]

@@ -22,6 +22,7 @@ ESM_URL = "https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt"
 class Judge:
     model: object  # protdidi.models.esm2.Esm2
     name: str  # what every report prints
+    path: Path  # the weights file or HF directory it was loaded from
 
 
 def _download(name: str) -> Path:
@@ -49,12 +50,13 @@ def load_judge(spec: str | None) -> Judge:
         if not path.exists():
             raise UserError(f"the project judge {PROJECT_JUDGE} is not installed (expected {path}); "
                             "train it with `protdidi train-judge` or pass --judge FILE.pt")
-        return Judge(load_fair_esm(path).eval(), PROJECT_JUDGE)
+        return Judge(load_fair_esm(path).eval(), PROJECT_JUDGE, path)
     if ESM_NAME.match(spec):
-        return Judge(load_fair_esm(_download(spec)).eval(), spec)
+        path = _download(spec)
+        return Judge(load_fair_esm(path).eval(), spec, path)
     path = Path(spec)
     if not path.exists():
         raise UserError(f"judge {spec!r}: not {PROJECT_JUDGE}, not an ESM-2 model name and no such path")
     if path.is_dir():
-        return Judge(load_hf_esm(path).eval(), path.name)
-    return Judge(load_fair_esm(path).eval(), path.stem)
+        return Judge(load_hf_esm(path).eval(), path.name, path)
+    return Judge(load_fair_esm(path).eval(), path.stem, path)

@@ -113,6 +113,16 @@ def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
     return json.loads((dest / "report.json").read_text())
 
 
+def sample_cropped(seqs: list[torch.Tensor], n: int, max_length: int, seed: int = 0) -> list[torch.Tensor]:
+    """`n` sequences drawn without replacement with `seed`, each cut to its first `max_length` residues."""
+    return [s[:max_length] for s in random.Random(seed).sample(seqs, min(n, len(seqs)))]
+
+
+def shuffled_copies(seqs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each sequence with its residues permuted, the i-th with seed i (same composition, no order)."""
+    return [s[torch.randperm(len(s), generator=torch.Generator().manual_seed(i))] for i, s in enumerate(seqs)]
+
+
 def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int, stored_as: str = "float32",
                        n: int = 200, seed: int = 0) -> dict:
     """Exact pseudo-perplexity of the best judge on `n` test sequences and on the same sequences shuffled (a
@@ -123,9 +133,8 @@ def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int,
 
     judge = load_fair_esm(judge_file)
     vocab = protein_vocab()
-    rng = random.Random(seed)
-    test = [s[:max_length] for s in rng.sample(sets["test"], min(n, len(sets["test"])))]
-    shuffled = [s[torch.randperm(len(s), generator=torch.Generator().manual_seed(i))] for i, s in enumerate(test)]
+    test = sample_cropped(sets["test"], n, max_length, seed)
+    shuffled = shuffled_copies(test)
     ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
     exact = exact_pppl(judge, test, mask=vocab.mask_id, **ids)
     exact_shuffled = exact_pppl(judge, shuffled, mask=vocab.mask_id, **ids)
