@@ -16,11 +16,27 @@ def vocab():
     return protein_vocab()
 
 
+# The shipped protein models use neither dropout nor ESM-2's token dropout; every real fair-esm / HF ESM-2 / DPLM
+# checkpoint loads with token_dropout=True, and the text DiT trains with dropout 0.1. Method and sampler tests run
+# over both, so that a mode or token-dropout bug cannot hide behind the plain fixture.
+DENOISER_VARIANTS = {"plain": {}, "dropout-tokendrop": {"dropout": 0.1, "token_dropout": True}}
+
+
+def make_tiny_denoiser(vocab, variant: str = "plain") -> EsmDenoiser:
+    torch.manual_seed(0)
+    cfg = Esm2Config(num_layers=2, embed_dim=32, attention_heads=4, max_length=64, **DENOISER_VARIANTS[variant])
+    return EsmDenoiser.from_config(cfg, vocab).eval()
+
+
 @pytest.fixture
 def tiny_denoiser(vocab):
-    torch.manual_seed(0)
-    cfg = Esm2Config(num_layers=2, embed_dim=32, attention_heads=4, max_length=64)
-    return EsmDenoiser.from_config(cfg, vocab).eval()
+    return make_tiny_denoiser(vocab)
+
+
+@pytest.fixture(params=sorted(DENOISER_VARIANTS))
+def any_denoiser(vocab, request):
+    """The tiny denoiser in each variant (no dropout; dropout 0.1 with token_dropout=True)."""
+    return make_tiny_denoiser(vocab, request.param)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from protdidi.errors import CheckpointError
 from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig, kl_and_entropy, sample_tau
 from protdidi.methods.discriminator import Discriminator
 from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
+from protdidi.methods.rollout import Rollout, trajectory_logprob, two_step_rollout
 from protdidi.models.esm2 import Esm2Config
 from protdidi.sampling import RgasSampler, rgas_plan
 from protdidi.schedule import LogLinearSchedule
@@ -52,8 +53,8 @@ def snapshot(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def test_gradients_flow_only_where_intended(tiny_denoiser, vocab):
-    task = make_task(tiny_denoiser, vocab)
+def test_gradients_flow_only_where_intended(any_denoiser, vocab):
+    task = make_task(any_denoiser, vocab)
     teacher0, student0, disc0 = snapshot(task.teacher), snapshot(task.student), snapshot(task.disc)
     for step in range(2):
         task.train_step(step)
@@ -125,8 +126,8 @@ def test_kl_and_entropy_on_known_distributions():
     assert ent.item() == pytest.approx(-(0.25 * math.log(0.25) + 0.75 * math.log(0.75)), abs=1e-6)
 
 
-def test_one_discriminator_step_lowers_its_loss_on_a_fixed_batch(tiny_denoiser, vocab):
-    task = make_task(tiny_denoiser, vocab)
+def test_one_discriminator_step_lowers_its_loss_on_a_fixed_batch(any_denoiser, vocab):
+    task = make_task(any_denoiser, vocab)
     g = torch.Generator().manual_seed(0)
     valid = torch.ones(8, 16, dtype=torch.bool)
     real = torch.randint(4, 8, (8, 16), generator=g)  # a few residues only
@@ -140,9 +141,10 @@ def test_one_discriminator_step_lowers_its_loss_on_a_fixed_batch(tiny_denoiser, 
     assert second < first
 
 
-def test_discriminator_accepts_soft_tokens(tiny_denoiser, vocab):
-    disc = Discriminator(tiny_denoiser, 1).eval()
+def test_discriminator_accepts_soft_tokens(any_denoiser, vocab):
+    disc = Discriminator(any_denoiser, 1).eval()
     x = torch.randint(4, 24, (2, 10))
+    x[:, ::3] = vocab.mask_id  # masked positions too: token dropout zeroes them and rescales the rest
     t = torch.tensor([0.3, 0.7])
     hard = disc(x, t)
     one_hot = torch.nn.functional.one_hot(x, vocab.size).float()
@@ -152,7 +154,7 @@ def test_discriminator_accepts_soft_tokens(tiny_denoiser, vocab):
     torch.nn.init.normal_(disc.time_embed.mlp[2].weight, std=0.5)
     assert not torch.allclose(disc(x, torch.tensor([0.9, 0.1])), disc(x, t))
     with pytest.raises(ValueError):
-        Discriminator(tiny_denoiser, 3)
+        Discriminator(any_denoiser, 3)
 
 
 @pytest.mark.parametrize("steps,ratio,tilt", [(16, 0.5, 8), (8, 0.25, 6), (4, 1.0, 0), (3, 0.0, 3)])
@@ -166,20 +168,20 @@ def test_rgas_plan_matches_config(steps, ratio, tilt):
     assert all(p.candidates == 4 for p in plan if p.kind == "rerank")
 
 
-def test_rgas_counts_its_discriminator_cost(tiny_denoiser):
-    sampler = RgasSampler(LogLinearSchedule(), Discriminator(tiny_denoiser, 1), num_candidates=3, rerank_ratio=0.5)
-    gen = sampler.sample(tiny_denoiser, 2, 10, 8, generator=torch.Generator().manual_seed(0))
+def test_rgas_counts_its_discriminator_cost(any_denoiser):
+    sampler = RgasSampler(LogLinearSchedule(), Discriminator(any_denoiser, 1), num_candidates=3, rerank_ratio=0.5)
+    gen = sampler.sample(any_denoiser, 2, 10, 8, generator=torch.Generator().manual_seed(0))
     assert gen.nfe == 8
     assert gen.extra == {"disc_forwards": 4 + 4 * 3, "disc_backwards": 4}
 
 
-def test_tilting_moves_samples_towards_what_the_discriminator_likes(tiny_denoiser, vocab):
+def test_tilting_moves_samples_towards_what_the_discriminator_likes(any_denoiser, vocab):
     """A discriminator that scores "is this W" per position: gradient tilting must raise W's frequency,
     re-ranking too, and neither may touch the plain sampler's output when switched off."""
     favoured = vocab.tokens.index("W")
 
     class LikesW(torch.nn.Module):
-        vocab = tiny_denoiser.vocab
+        vocab = any_denoiser.vocab
 
         def forward(self, zt, t, valid=None, soft=None):
             probs = soft if soft is not None else torch.nn.functional.one_hot(zt, vocab.size).float()
@@ -187,12 +189,158 @@ def test_tilting_moves_samples_towards_what_the_discriminator_likes(tiny_denoise
 
     def freq(**kw):
         sampler = RgasSampler(LogLinearSchedule(), LikesW(), **kw)
-        tokens = sampler.sample(tiny_denoiser, 16, 30, 8, generator=torch.Generator().manual_seed(1)).tokens
+        tokens = sampler.sample(any_denoiser, 16, 30, 8, generator=torch.Generator().manual_seed(1)).tokens
         return (tokens == favoured).float().mean().item()
 
     base = freq(num_candidates=1, rerank_ratio=0.0, guidance_start=0.0, guidance_end=0.0)
     assert freq(num_candidates=1, rerank_ratio=0.0, guidance_start=40.0, guidance_end=40.0) > base + 0.2
     assert freq(num_candidates=8, rerank_ratio=1.0) > base + 0.01
+
+
+def test_rgas_tilt_gradient_reaches_the_trunk(any_denoiser, vocab):
+    """∂ΣD/∂ℓ at masked positions is non-zero for every trunk, also with ESM-2 token dropout (which zeroes the
+    embedding of mask ids: the soft input at masked positions must not be zeroed with them)."""
+    disc = Discriminator(any_denoiser, 1).eval()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(4, 24, (3, 16), generator=g)
+    masked = torch.rand(3, 16, generator=g) < 0.5
+    x = x.masked_fill(masked, vocab.mask_id)
+    t = torch.full((3,), 0.5)
+    with torch.no_grad():
+        logits = any_denoiser.logits(x, t)
+    grad = RgasSampler._reward_gradient(disc, logits, x, t, None, masked)
+    assert (grad[~masked] == 0).all()
+    assert grad[masked].abs().amax() > 1e-3, f"tilt gradient vanished (max {grad[masked].abs().amax():.2e})"
+    # Different soft inputs at the masked positions give different scores: the trunk sees them.
+    probs = torch.softmax(logits.masked_fill(vocab.special_mask(), float("-inf")), -1)
+    uniform = vocab.sampleable_mask().float().expand_as(probs) / vocab.sampleable_mask().sum()
+    hard = torch.nn.functional.one_hot(x, vocab.size).float()
+    with torch.no_grad():
+        a = disc(x, t, soft=torch.where(masked[..., None], probs, hard))
+        b = disc(x, t, soft=torch.where(masked[..., None], uniform, hard))
+    assert (a - b).abs().amax() > 1e-4
+
+
+def test_rollout_reveals_at_the_schedule_rates(any_denoiser, vocab):
+    """Step 1 (1 → τ) reveals each position with probability (α(τ)−α(1))/(1−α(1)), per sequence's own τ; step 2
+    (τ → t_final) reveals the rest but a fraction (1−α(t_final))/(1−α(τ)); re-masking hits each revealed token
+    with probability remask_prob; padding stays padding."""
+    sched = LogLinearSchedule()
+    b, n = 64, 50
+    tau = torch.tensor([0.2, 0.8]).repeat_interleave(b // 2)
+    valid = torch.ones(b, n, dtype=torch.bool)
+    valid[:, -5:] = False
+    ro = two_step_rollout(any_denoiser, valid, tau, sched, 0.05, torch.Generator().manual_seed(0), remask_prob=0.5)
+    a = lambda t: float(sched.alpha(torch.tensor(t, dtype=torch.float64)))  # noqa: E731
+    for half, tt in ((slice(0, b // 2), 0.2), (slice(b // 2, b), 0.8)):
+        v = valid[half]
+        revealed = (ro.x_tau[half] != vocab.mask_id) & v
+        p1 = (a(tt) - a(1.0)) / (1 - a(1.0))
+        count = v.sum().item()
+        assert abs(revealed.sum().item() / count - p1) < 4 * math.sqrt(p1 * (1 - p1) / count)
+        remasked = revealed & (ro.x_mid[half] == vocab.mask_id)
+        k = revealed.sum().item()
+        assert abs(remasked.sum().item() / k - 0.5) < 4 * math.sqrt(0.25 / k)
+        before = (ro.x_mid[half] == vocab.mask_id) & v
+        still = before & (ro.x0[half] == vocab.mask_id)
+        p2 = (1 - a(0.05)) / (1 - a(tt))
+        m = before.sum().item()
+        assert abs(still.sum().item() / m - p2) < 4 * math.sqrt(p2 * (1 - p2) / m) + 1 / m
+    assert (ro.x0[~valid] == vocab.pad_id).all() and (ro.x_tau[~valid] == vocab.pad_id).all()
+    assert torch.equal(ro.x0[ro.x_mid != vocab.mask_id], ro.x_mid[ro.x_mid != vocab.mask_id])
+
+
+def test_trajectory_logprob_matches_hand_computation(vocab):
+    """logp₁ sums the step-1 log-probs of the tokens revealed in x_τ; logp₂ those of the tokens revealed from x_mid
+    (a re-masked token counts in step 2 only); padding and still-masked positions count nowhere."""
+    m, pad = vocab.mask_id, vocab.pad_id
+    A, C, D, E, F, G, H = (vocab.index(c) for c in "ACDEFGH")
+    x1 = torch.tensor([[m, m, m, m], [m, m, m, pad]])
+    x_tau = torch.tensor([[A, m, C, m], [m, D, m, pad]])
+    x_mid = torch.tensor([[A, m, m, m], [m, D, m, pad]])  # C re-masked
+    x0 = torch.tensor([[A, E, F, G], [H, D, m, pad]])  # sequence 1 keeps one mask
+    ro = Rollout(x1, x_tau, x_mid, x0, torch.tensor([0.4, 0.7]), x1 != pad)
+    lp = torch.log_softmax(torch.randn(4, 4, vocab.size, generator=torch.Generator().manual_seed(0)), -1)
+    lp1, lp2 = trajectory_logprob(lp, ro, m)
+    assert lp1.tolist() == pytest.approx([float(lp[0, 0, A] + lp[0, 2, C]), float(lp[1, 1, D])], abs=1e-6)
+    assert lp2.tolist() == pytest.approx([float(lp[2, 1, E] + lp[2, 2, F] + lp[2, 3, G]), float(lp[3, 0, H])],
+                                         abs=1e-6)
+    xs, ts, vs = ro.inputs()
+    assert torch.equal(xs, torch.cat([x1, x_mid])) and ts.tolist() == pytest.approx([1.0, 1.0, 0.4, 0.7])
+    assert torch.equal(vs, torch.cat([x1 != pad, x1 != pad]))
+
+
+def _p_token_at_all_mask(denoiser, token: int, n: int = 20) -> float:
+    with torch.no_grad():
+        x = torch.full((1, n), denoiser.vocab.mask_id)
+        return float(denoiser.eval()(x, torch.ones(1))[..., token].exp().mean())
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_policy_gradient_moves_the_student_towards_the_rewarded_token(any_denoiser, vocab, sign):
+    """A known reward (the fraction of W in the sample; its negative) and one student step: the student's
+    probability of W rises (falls). A flipped policy-gradient sign fails this."""
+    task = make_task(any_denoiser, vocab, kl_beta=0.0, entropy_beta=0.0, group_size=16)
+    favoured = vocab.index("W")
+    before = _p_token_at_all_mask(task.student, favoured)
+    valid = torch.ones(32, 20, dtype=torch.bool)
+    ro = two_step_rollout(task.student, valid, torch.full((32,), 0.5), task.schedule, 1e-3,
+                          torch.Generator().manual_seed(0))
+    reward = sign * (ro.x0 == favoured).float().mean(-1)
+    task._student_step(ro, group_normalize(reward, 16))
+    after = _p_token_at_all_mask(task.student, favoured)
+    assert (after - before) * sign > 0, (before, after)
+
+
+def _record_modes(modules: dict) -> list[tuple[str, bool]]:
+    """Forward hooks that log (name, training) at every call of each module."""
+    calls = []
+    for name, module in modules.items():
+        module.register_forward_hook(lambda mod, args, out, name=name: calls.append((name, mod.training)))
+    return calls
+
+
+def test_each_phase_runs_its_networks_in_a_declared_mode(any_denoiser, vocab):
+    """DiDi: the rollout and its re-scoring (with gradient) both run the student in eval mode, so that the
+    log-probability is that of the policy that drew the sample (no fresh dropout mask in between); the
+    discriminator trains in its own step and scores the reward in eval mode; the teacher is always in eval."""
+    task = make_task(any_denoiser, vocab)
+    calls = _record_modes({"student": task.student, "teacher": task.teacher, "disc": task.disc})
+    task.train_step(0)
+    assert [c for c in calls if c[0] == "student"] == [("student", False)] * 3  # two rollout steps, one re-score
+    assert [c for c in calls if c[0] == "disc"] == [("disc", True), ("disc", False)]
+    assert [c for c in calls if c[0] == "teacher"] == [("teacher", False)]
+
+
+def test_real_and_fake_sides_are_remasked_at_the_rollout_tau(any_denoiser, vocab, monkeypatch):
+    """"Coupled time": the data and the student sample are re-masked at α(τ) of the τ that split the rollout, and the
+    discriminator and reward see that τ."""
+    import protdidi.methods.didi as didi
+
+    task = make_task(any_denoiser, vocab)
+    seen = {"noise": [], "rollout": []}
+    real_noise, real_rollout = didi.add_noise, didi.two_step_rollout
+
+    def noise(x0, alpha, *args):
+        seen["noise"].append((x0.clone(), alpha.clone()))
+        return real_noise(x0, alpha, *args)
+
+    def rollout(*args, **kwargs):
+        seen["rollout"].append(real_rollout(*args, **kwargs))
+        return seen["rollout"][-1]
+
+    monkeypatch.setattr(didi, "add_noise", noise)
+    monkeypatch.setattr(didi, "two_step_rollout", rollout)
+    times = []
+    task.disc.register_forward_hook(lambda mod, args, out: times.append(args[1].clone()))
+    task.train_step(0)
+    (ro,) = seen["rollout"]
+    (x_real, alpha_real), (x_fake, alpha_fake) = seen["noise"]
+    x_data, _ = task.stream.batch(0)
+    assert torch.equal(x_real, x_data.repeat_interleave(task.cfg.group_size, 0)) and torch.equal(x_fake, ro.x0)
+    assert torch.equal(alpha_real, task.schedule.alpha(ro.tau)) and torch.equal(alpha_fake, alpha_real)
+    assert len(set(ro.tau.tolist())) > 1, "every rollout draws its own τ"
+    assert torch.equal(times[0], torch.cat([ro.tau, ro.tau])) and torch.equal(times[1], ro.tau)
 
 
 def run_cli(*args, check=True):

@@ -70,8 +70,8 @@ def make_task(teacher, vocab):
                     DistillLoopConfig(steps=5, batch_size=4), torch.device("cpu"), lambda m: {}, None)
 
 
-def test_teacher_gets_no_gradient_and_fake_step_lowers_its_loss(tiny_denoiser, vocab):
-    task = make_task(tiny_denoiser, vocab)
+def test_teacher_gets_no_gradient_and_fake_step_lowers_its_loss(any_denoiser, vocab):
+    task = make_task(any_denoiser, vocab)
     before = {k: v.clone() for k, v in task.teacher.state_dict().items()}
     student_before = {k: v.clone() for k, v in task.student.state_dict().items()}
     task.train_step(0)
@@ -92,6 +92,29 @@ def test_teacher_gets_no_gradient_and_fake_step_lowers_its_loss(tiny_denoiser, v
         task.fake_opt.step()
         losses.append(float(loss.detach()))
     assert losses[1] < losses[0]
+
+
+def test_generator_step_is_zero_when_student_teacher_and_fake_agree(any_denoiser, vocab):
+    """At initialisation student = teacher = fake, so the advantage log f* − log f is exactly 0 and so is the
+    student's gradient, also when the networks were built with dropout (the fake must score in eval mode).
+    The fake's optimiser is held still so that the fake step leaves it equal to the teacher."""
+    task = make_task(any_denoiser, vocab)
+    task.fake_opt.step = lambda *args, **kwargs: None
+    student0 = {k: v.clone() for k, v in task.student.state_dict().items()}
+    logs = task.train_step(0)
+    assert logs["grad_norm"] == 0.0 and logs["loss"] == 0.0, logs
+    assert all(torch.equal(v, student0[k]) for k, v in task.student.state_dict().items())
+
+
+def test_each_phase_runs_its_networks_in_a_declared_mode(any_denoiser, vocab):
+    """Fake step: the student's targets in eval mode, the fake in training mode. Generator step: the student in
+    training mode, teacher and fake scoring in eval mode (as the released code freezes the other network)."""
+    task = make_task(any_denoiser, vocab)
+    calls = []
+    for name in ("student", "fake", "teacher"):
+        getattr(task, name).register_forward_hook(lambda mod, args, out, name=name: calls.append((name, mod.training)))
+    task.train_step(0)
+    assert calls == [("student", False), ("fake", True), ("student", True), ("teacher", False), ("fake", False)]
 
 
 def test_registry_names_both_methods():

@@ -31,6 +31,29 @@ def test_fair_esm_pt_parity(tmp_path):
     assert torch.allclose(got[real], expected[real], atol=1e-4)
 
 
+def test_soft_input_with_token_dropout_is_the_expectation_over_ids(tmp_path):
+    """A real ESM-2 file (token_dropout=True): one-hot soft inputs give exactly the logits of the ids (masks and
+    padding included); a residue distribution at a masked position embeds as the mixture of those residues'
+    embeddings, the ids' mask zeroing aside (so gradients reach it), and the scale counts no mask there."""
+    model = load_fair_esm(write_fair_esm_pt(tmp_path / "esm2_t2_tiny.pt"))
+    assert model.cfg.token_dropout
+    one_hot = torch.nn.functional.one_hot(TOKENS, 33).float()
+    with torch.no_grad():
+        assert torch.allclose(model(TOKENS, one_hot), model(TOKENS), atol=1e-5)
+    is_mask = TOKENS == 32
+    mix = torch.zeros(33)
+    mix[[5, 6]] = 0.5  # half A, half G at every masked position
+    soft = torch.where(is_mask[..., None], mix, one_hot).requires_grad_(True)
+    emb = model.embed(TOKENS, soft)
+    filled = torch.where(is_mask, 5, TOKENS)  # the same rows with no mask at all: the scale counts no mask
+    scale = emb[~is_mask & (TOKENS != 1)] / model.embed(filled)[~is_mask & (TOKENS != 1)]
+    assert torch.allclose(scale, torch.ones_like(scale), atol=1e-5)
+    expected = 0.5 * (model.embed(torch.where(is_mask, 5, TOKENS)) + model.embed(torch.where(is_mask, 6, TOKENS)))
+    assert torch.allclose(emb[is_mask], expected[is_mask], atol=1e-6)
+    model(TOKENS, soft)[is_mask].sum().backward()
+    assert soft.grad[is_mask].abs().amax() > 0
+
+
 def test_hf_esm_dir_parity(tmp_path):
     from transformers import EsmForMaskedLM
 

@@ -1,5 +1,6 @@
 """What every distillation method's trainer task shares: a frozen teacher, a trainable student copied from it
-with an EMA that ships, DDP wrapping under torchrun, and randomness seeded by (seed, step, rank)."""
+with an EMA that ships, DDP wrapping under torchrun, randomness seeded by (seed, step, rank), and the
+train/eval mode of every network, set in one place (`set_modes`) before each phase of an iteration."""
 
 from __future__ import annotations
 
@@ -23,14 +24,28 @@ class DistillTask:
         self.teacher = teacher.to(device).eval().requires_grad_(False)
         self.student = self.trainable_copy()
         self.ema = copy.deepcopy(self.teacher)
+        self._wrappers: list[torch.nn.Module] = []
+
+    def networks(self) -> list[torch.nn.Module]:
+        """Every network the task runs; subclasses add their own (fake model, discriminator …)."""
+        return [self.teacher, self.student, self.ema]
+
+    def set_modes(self, *training: torch.nn.Module) -> None:
+        """Networks in `training` run in training mode (dropout on, spectral-norm estimates refreshed), every
+        other network of the task in eval mode. Each phase of an iteration starts with one call, so no forward
+        pass runs in a mode left over from another phase, whatever dropout the networks were built with."""
+        for net in self.networks():
+            net.train(any(net is t for t in training))
+        for wrapper in self._wrappers:  # DDP wrappers mirror the module they hold
+            wrapper.training = wrapper.module.training
 
     @property
     def vocab(self):
         return self.teacher.vocab
 
     def trainable_copy(self) -> MaskedDenoiser:
-        """A fresh copy of the teacher, in training mode, with gradients on."""
-        return copy.deepcopy(self.teacher).train().requires_grad_(True)
+        """A fresh copy of the teacher with gradients on (its mode is set per phase by `set_modes`)."""
+        return copy.deepcopy(self.teacher).requires_grad_(True)
 
     def ddp(self, module: torch.nn.Module) -> torch.nn.Module:
         """`module` wrapped in DistributedDataParallel under torchrun, else itself."""
@@ -38,7 +53,9 @@ class DistillTask:
             return module
         from torch.nn.parallel import DistributedDataParallel as DDP
 
-        return DDP(module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        wrapper = DDP(module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self._wrappers.append(wrapper)
+        return wrapper
 
     def step_generator(self, step: int) -> torch.Generator:
         """Seed the global RNG (dropout) and return this step's generator: a pure function of (seed, step, rank)."""

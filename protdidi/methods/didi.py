@@ -8,6 +8,8 @@ One iteration (see ../shared/reference/distillation-methods.md §2.8):
   D step (BCE, label smoothing, masked positions only); reward r = mean masked clip(logit D(z_fake), ±8);
   A = group-normalised r; L = −mean(ω(τ)·A·(logp₁+logp₂)) + kl_beta·(c_hi·KL₁ + c_lo·KL₂) − ent_beta·H;
   student step; EMA.
+Modes (`DistillTask.set_modes`): the discriminator trains in its own step only; the student samples, and is
+re-scored with gradient, in eval mode (a deliberate deviation from the released code, see `_student_step`).
 """
 
 from __future__ import annotations
@@ -179,7 +181,7 @@ class DidiTask(DistillTask):
                  save_fn: Callable[..., None]):
         super().__init__(teacher, schedule, stream, loop, device, evaluate_fn, save_fn)
         self.cfg = cfg
-        self.disc = Discriminator(self.teacher, cfg.disc_unfrozen_blocks).to(device).train()
+        self.disc = Discriminator(self.teacher, cfg.disc_unfrozen_blocks).to(device)
         self.student_ddp, self.disc_ddp = self.ddp(self.student), self.ddp(self.disc)
         self.student_opt = torch.optim.AdamW(self.student.parameters(), lr=cfg.student_lr, betas=cfg.student_betas,
                                              weight_decay=cfg.student_weight_decay)
@@ -198,6 +200,7 @@ class DidiTask(DistillTask):
         valid = valid.repeat_interleave(cfg.group_size, dim=0)
         tau = sample_tau(cfg, x_real.shape[0], g, dev)
 
+        self.set_modes()  # rollout: the student samples in eval mode (see _student_step)
         ro = two_step_rollout(self.student, valid, tau, self.schedule, cfg.t_final, g, cfg.remask_prob)
         alpha_tau = self.schedule.alpha(tau)
         z_real = add_noise(x_real, alpha_tau, self.vocab.mask_id, g, valid)
@@ -206,6 +209,7 @@ class DidiTask(DistillTask):
         m_fake = (z_fake == self.vocab.mask_id) & valid
 
         d_logs = self._discriminator_step(z_real, z_fake, m_real, m_fake, tau, valid)
+        self.set_modes()  # the reward: the discriminator scores in eval mode (no dropout noise in the advantage)
         with torch.no_grad():
             reward = log_odds_reward(self.disc(z_fake, tau, valid), m_fake, cfg.reward_clip)
         adv = group_normalize(reward, cfg.group_size, cfg.advantage_eps, cfg.advantage_clip)
@@ -219,6 +223,7 @@ class DidiTask(DistillTask):
 
     def _discriminator_step(self, z_real, z_fake, m_real, m_fake, tau, valid) -> dict[str, float]:
         cfg = self.cfg
+        self.set_modes(self.disc)
         logits = self.disc_ddp(torch.cat([z_real, z_fake]), torch.cat([tau, tau]), torch.cat([valid, valid]))
         real, fake = logits.chunk(2)
         loss = 0.5 * (discriminator_loss(real, m_real, True, cfg.label_smoothing)
@@ -230,7 +235,12 @@ class DidiTask(DistillTask):
         return {"d_loss": mean_across(float(loss.detach())), "d_acc": mean_across(float(acc))}
 
     def _student_step(self, ro, weight: torch.Tensor) -> dict[str, float]:
+        """Policy gradient on the rollout's log-probability, plus the KL and entropy terms. The student runs in eval
+        mode here as in the rollout: the score-function gradient needs the log-probability under the policy that
+        drew the sample, and a fresh dropout mask would change that policy (the released code samples and
+        re-scores in training mode, each with its own mask). With dropout 0 the two are identical."""
         cfg = self.cfg
+        self.set_modes()
         xs, ts, vs = ro.inputs()
         log_probs = self.student_ddp(xs, ts, vs)
         lp1, lp2 = trajectory_logprob(log_probs, ro, self.vocab.mask_id)
@@ -248,6 +258,9 @@ class DidiTask(DistillTask):
         return {**{k: mean_across(float(v.detach())) for k, v in out.items()}, "grad_norm": grad_norm}
 
     # -- trainer protocol ---------------------------------------------------------------------------------
+    def networks(self) -> list[torch.nn.Module]:
+        return [*super().networks(), self.disc]
+
     def state_dict(self) -> dict:
         return {"student": self.student.state_dict(), "ema": self.ema.state_dict(),
                 "disc": self.disc.trainable_state(), "student_opt": self.student_opt.state_dict(),

@@ -8,6 +8,8 @@ x_t' carry no loss, and at masked ones x_t' = m does not depend on θ, so the ge
   L_gen = −λ_t' Σ_masked ⟨G, a⟩,  a = log f*(x_t') − log f(x_t')  (the teacher-over-fake advantage),
 whose gradient in the student logits z is ∂L/∂z_i = −λ G_i (a_i − ⟨G, a⟩). The fake loss is the soft
 cross-entropy −λ Σ_masked ⟨sg(G), log f(x_t')⟩. One fake update, then one generator update (fake_frequency 1).
+Modes, as the released code: in the fake step only the fake is in training mode; in the generator step only the
+student (its dropout, if any, is part of the relaxed output it is trained through).
 See ../shared/reference/distillation-methods.md §3.
 """
 
@@ -108,6 +110,9 @@ class IdlmTask(DistillTask):
         xt2 = recorrupt(probs, self.schedule.alpha(t2), valid, self.vocab.mask_id, self.vocab.pad_id, g)
         return xt2, t2, (xt2 == self.vocab.mask_id) & valid, self.schedule.loss_weight(t2).float()
 
+    def networks(self) -> list[torch.nn.Module]:
+        return [*super().networks(), self.fake, self.fake_ema]
+
     def train_step(self, step: int) -> dict[str, float]:
         cfg = self.cfg
         scale = min(1.0, (step + 1) / max(1, cfg.warmup_steps))
@@ -116,25 +121,34 @@ class IdlmTask(DistillTask):
         g = self.step_generator(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
         tokens = valid.sum().clamp_min(1)
-        fake_losses = []
-        for _ in range(cfg.fake_frequency):
-            with torch.no_grad():
-                probs = self._student_outputs(x0, valid, g).exp()
-            xt2, t2, masked, lam = self._recorrupted(probs, valid, g)
-            loss_f = fake_loss(probs, self.fake_ddp(xt2, t2, valid), masked, lam, tokens)
-            optimizer_step(loss_f, self.fake.parameters(), self.fake_opt, cfg.grad_clip, "fake")
-            ema_update(self.fake_ema, self.fake, cfg.fake_ema)
-            fake_losses.append(float(loss_f.detach()))
+        fake_losses = [self._fake_step(x0, valid, tokens, g) for _ in range(cfg.fake_frequency)]
+        loss, grad_norm = self._generator_step(x0, valid, tokens, g)
+        return {"loss": mean_across(loss), "fake_loss": mean_across(sum(fake_losses) / len(fake_losses)),
+                "grad_norm": grad_norm, "lr": cfg.student_lr * scale}
+
+    def _fake_step(self, x0, valid, tokens, g) -> float:
+        """Fit the fake to the student's current outputs. The student (targets) runs in eval mode, as released."""
+        self.set_modes(self.fake)
+        with torch.no_grad():
+            probs = self._student_outputs(x0, valid, g).exp()
+        xt2, t2, masked, lam = self._recorrupted(probs, valid, g)
+        loss = fake_loss(probs, self.fake_ddp(xt2, t2, valid), masked, lam, tokens)
+        optimizer_step(loss, self.fake.parameters(), self.fake_opt, self.cfg.grad_clip, "fake")
+        ema_update(self.fake_ema, self.fake, self.cfg.fake_ema)
+        return float(loss.detach())
+
+    def _generator_step(self, x0, valid, tokens, g) -> tuple[float, float]:
+        """One student update. Teacher and fake score in eval mode: with dropout in the fake, a = log f* − log f
+        would otherwise carry the dropout noise and not vanish when fake = teacher."""
+        self.set_modes(self.student)
         student_lp = self._student_outputs(x0, valid, g)
         xt2, t2, masked, lam = self._recorrupted(student_lp.exp(), valid, g)
         with torch.no_grad():
             teacher_lp, fake_lp = self.teacher(xt2, t2, valid), self.fake(xt2, t2, valid)
         loss = generator_loss(student_lp, teacher_lp, fake_lp, masked, lam, tokens)
-        grad_norm = optimizer_step(loss, self.student.parameters(), self.student_opt, cfg.grad_clip, "generator")
-        ema_update(self.ema, self.student, cfg.student_ema)
-        return {"loss": mean_across(float(loss.detach())),
-                "fake_loss": mean_across(sum(fake_losses) / len(fake_losses)),
-                "grad_norm": grad_norm, "lr": cfg.student_lr * scale}
+        grad_norm = optimizer_step(loss, self.student.parameters(), self.student_opt, self.cfg.grad_clip, "generator")
+        ema_update(self.ema, self.student, self.cfg.student_ema)
+        return float(loss.detach()), grad_norm
 
     def state_dict(self) -> dict:
         return {"student": self.student.state_dict(), "ema": self.ema.state_dict(), "fake": self.fake.state_dict(),

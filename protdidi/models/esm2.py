@@ -112,14 +112,25 @@ class Esm2(nn.Module):
                 nn.init.zeros_(p)
 
     def embed(self, tokens: torch.Tensor, soft: torch.Tensor | None = None) -> torch.Tensor:
-        """Token embeddings; `soft` (Float[B, T, V] probabilities) replaces the lookup by probs @ E."""
-        x = self.embed_tokens(tokens) if soft is None else soft.to(self.embed_tokens.weight.dtype) @ \
-            self.embed_tokens.weight
+        """Token embeddings; `soft` (Float[B, T, V] probabilities) replaces the lookup by probs @ E.
+
+        With `token_dropout` (ESM-2's weights) the mask token embeds as 0 and every embedding is scaled by
+        (1 − 0.15·0.8)/(1 − fraction of masks among the non-pad tokens). A soft input gets the expectation of
+        that rule: the mask id counts with its probability, both in the embedding and in the fraction. A one-hot
+        input therefore embeds exactly as its ids, and a distribution over residues at a masked position (the
+        reward-guided sampler's soft tokens) keeps its embedding instead of being zeroed with the mask id."""
         pad = tokens.eq(self.cfg.padding_idx)
+        weight = self.embed_tokens.weight
+        x = self.embed_tokens(tokens) if soft is None else soft.to(weight.dtype) @ weight
         if self.cfg.token_dropout:
-            is_mask = tokens.eq(self.cfg.mask_idx)
-            x = x.masked_fill(is_mask.unsqueeze(-1), 0.0)
-            observed = is_mask.sum(-1).to(x.dtype) / (~pad).sum(-1).to(x.dtype)
+            if soft is None:
+                is_mask = tokens.eq(self.cfg.mask_idx)
+                x = x.masked_fill(is_mask.unsqueeze(-1), 0.0)
+                mask_prob = is_mask.to(x.dtype)
+            else:
+                mask_prob = soft[..., self.cfg.mask_idx].to(x.dtype)
+                x = x - mask_prob.unsqueeze(-1) * weight[self.cfg.mask_idx]
+            observed = (mask_prob * ~pad).sum(-1) / (~pad).sum(-1).to(x.dtype)
             x = x * (1 - 0.15 * 0.8) / (1 - observed)[:, None, None]
         return x * (~pad).unsqueeze(-1).to(x.dtype)
 
