@@ -3,6 +3,11 @@
     python benchmarks/rgas_token_dropout.py                # this checkout → rgas_token_dropout.{json,md}
     python benchmarks/rgas_token_dropout.py --stem NAME    # another result name (e.g. for an older checkout)
 
+The committed "before" result ran this script on the commit before the fix:
+    git worktree add /tmp/old 85f3ce8 && cp benchmarks/rgas_token_dropout.py /tmp/old/benchmarks/
+    cd /tmp/old && PROTDIDI_CATH_FASTA=<the CATH FASTA> python benchmarks/rgas_token_dropout.py \
+        --work /tmp/rgas-before --stem rgas_token_dropout_before
+
 Token dropout zeroes the embedding of every position whose id is the mask. RGAS's gradient tilt feeds soft tokens
 at exactly those positions, so before the fix (commit 85f3ce8) ∂D/∂logits was 0 there and "tilting" changed
 nothing. The check, all on CPU in a few minutes:

@@ -4,6 +4,7 @@ DiDi-Instruct and IDLM students, scored by GenPPL under a small causal LM traine
 
     python benchmarks/text_distill.py            # trains what is missing (or resumes it), then scores
     python benchmarks/text_distill.py --replot   # redraw the PNG/Markdown from the committed JSON
+    python benchmarks/text_distill.py --extra LABEL=runs/X/best   # also score another student (e.g. older code's)
 
 Stages and their run directories (each skipped when finished, resumed when partial):
   tokenizer  data/text/bpe-2048          protdidi train-tokenizer data/text/tinyshakespeare.txt --vocab-size 2048
@@ -70,19 +71,21 @@ def train_stages() -> None:
         train(cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
 
 
-def copy_run_logs() -> None:
+def copy_run_logs(extra: list[str] = ()) -> None:
     """Keep each run's resolved config, log, curves and report beside the results (weights stay in runs/)."""
     import shutil
 
-    for name in ("text-teacher", "text-evaluator", "text-didi", "text-idlm"):
-        dest = RESULTS / "text_runs" / name
+    names = ["text-teacher", "text-evaluator", "text-didi", "text-idlm"]
+    runs = [RUNS / name for name in names] + [Path(spec.split("=", 1)[1]).parent for spec in extra]
+    for run in runs:
+        dest = RESULTS / "text_runs" / run.name
         dest.mkdir(parents=True, exist_ok=True)
         for f in ("config.yaml", "log.jsonl", "loss.png", "report.json"):
-            if (RUNS / name / f).exists():
-                shutil.copyfile(RUNS / name / f, dest / f)
+            if (run / f).exists():
+                shutil.copyfile(run / f, dest / f)
 
 
-def score_rows(n: int, seed: int, batch: int) -> tuple[list[dict], str]:
+def score_rows(n: int, seed: int, batch: int, extra: list[str] = ()) -> tuple[list[dict], str]:
     from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.generate import generate_text
     from protdidi.domains.text.genppl import load_causal_lm
@@ -101,6 +104,11 @@ def score_rows(n: int, seed: int, batch: int) -> tuple[list[dict], str]:
               ("didi", "didi", load_text_model(str(RUNS / "text-didi" / "best")), STUDENT_NFE, "ancestral"),
               ("idlm", "idlm", load_text_model(str(RUNS / "text-idlm" / "best")), STUDENT_NFE, "ancestral")]
     models.append(("didi", "didi", models[1][2], (8, 16), "rgas"))
+    for spec in extra:  # LABEL=DIR: another student scored like the shipped ones (e.g. one distilled by older code)
+        label, run = spec.split("=", 1)
+        student = load_text_model(run)
+        models.append((label, json.loads((Path(run) / "config.json").read_text())["method"], student, STUDENT_NFE,
+                       "ancestral"))
     for label, method, model, grid, sampler in models:
         for nfe in grid:
             gen = generate_text(model, n, nfe, None, seed, batch, sampler, progress=False)
@@ -136,7 +144,8 @@ def plot(result: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     natural = next(r for r in result["rows"] if r["nfe"] is None)
-    for label in ("teacher", "didi", "idlm"):
+    labels = dict.fromkeys(r["model"] for r in result["rows"] if r["nfe"] is not None and r["sampler"] == "ancestral")
+    for label in labels:
         rows = [r for r in result["rows"] if r["model"] == label and r["sampler"] == "ancestral"]
         xs = [r["nfe"] for r in rows]
         axes[0].plot(xs, [r["gen_ppl"] for r in rows], "o-", label=label)
@@ -163,6 +172,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=128, help="samples per row")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--extra", action="append", default=[], metavar="LABEL=DIR",
+                        help="also score this student checkpoint DIR (a run's best/ or last/; ancestral, at the "
+                             "students' NFE) as LABEL")
     parser.add_argument("--replot", action="store_true")
     args = parser.parse_args()
     out = RESULTS / "text_distill.json"
@@ -171,10 +183,10 @@ def main() -> None:
     else:
         torch.manual_seed(args.seed)
         train_stages()
-        copy_run_logs()
+        copy_run_logs(args.extra)
         t0 = time.perf_counter()
-        rows, evaluator = score_rows(args.n, args.seed, args.batch_size)
-        result = {"command": "python benchmarks/text_distill.py", "evaluator": evaluator,
+        rows, evaluator = score_rows(args.n, args.seed, args.batch_size, args.extra)
+        result = {"command": " ".join(["python benchmarks/text_distill.py", *sys.argv[1:]]), "evaluator": evaluator,
                   "samples": args.n, "length": 128, "seed": args.seed, "rows": rows,
                   "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                              f"{torch.get_num_threads()} threads", "scoring_seconds": round(time.perf_counter() - t0)}
