@@ -177,6 +177,9 @@ def main() -> None:
                              "students' NFE) as LABEL")
     parser.add_argument("--replot", action="store_true")
     args = parser.parse_args()
+    bad = [spec for spec in args.extra if "=" not in spec or not (Path(spec.split("=", 1)[1]) / "config.json").exists()]
+    if bad:
+        parser.error(f"--extra wants LABEL=DIR with a checkpoint (config.json) in DIR: {bad}")
     out = RESULTS / "text_distill.json"
     if args.replot:
         result = json.loads(out.read_text())

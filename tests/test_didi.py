@@ -1,6 +1,8 @@
-"""DiDi-Instruct: gradient routing, rewards and their normalisation, ω(τ), the discriminator step, the RGAS
-plan and cost counters, checkpoints that reference the teacher, exact resume (also after SIGKILL), and
-the `distill` command."""
+"""DiDi-Instruct: gradient routing, rewards and their normalisation, ω(τ), the discriminator step, the rollout
+(reveal rates, trajectory log-probability, same-τ re-masking), the policy-gradient sign, each phase's
+train/eval modes, the RGAS plan, cost counters and tilt gradient (also through ESM-2 token dropout),
+checkpoints that reference the teacher, exact resume (also after SIGKILL), and the `distill` command. Tests
+that take `any_denoiser` run on a plain tiny teacher and on one with dropout 0.1 and token dropout."""
 
 import json
 import math

@@ -1,5 +1,6 @@
 """IDLM: the generator gradient's closed form, no gradient from unmasked positions, the fake step, the frozen
-teacher, the method registry seam, and exact resume through `protdidi distill --method idlm`."""
+teacher, a zero student gradient when student = teacher = fake (with dropout), each phase's train/eval modes,
+the method registry seam, and exact resume through `protdidi distill --method idlm`."""
 
 import json
 import subprocess
