@@ -71,12 +71,12 @@ def train_stages() -> None:
         train(cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
 
 
-def copy_run_logs(extra: list[str] = ()) -> None:
+def copy_run_logs(extra: list[tuple[str, Path]] = ()) -> None:
     """Keep each run's resolved config, log, curves and report beside the results (weights stay in runs/)."""
     import shutil
 
     names = ["text-teacher", "text-evaluator", "text-didi", "text-idlm"]
-    runs = [RUNS / name for name in names] + [Path(spec.split("=", 1)[1]).parent for spec in extra]
+    runs = [RUNS / name for name in names] + [checkpoint.parent for _, checkpoint in extra]
     for run in runs:
         dest = RESULTS / "text_runs" / run.name
         dest.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ def copy_run_logs(extra: list[str] = ()) -> None:
                 shutil.copyfile(run / f, dest / f)
 
 
-def score_rows(n: int, seed: int, batch: int, extra: list[str] = ()) -> tuple[list[dict], str]:
+def score_rows(n: int, seed: int, batch: int, extra: list[tuple[str, Path]] = ()) -> tuple[list[dict], str]:
     from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.generate import generate_text
     from protdidi.domains.text.genppl import load_causal_lm
@@ -104,11 +104,9 @@ def score_rows(n: int, seed: int, batch: int, extra: list[str] = ()) -> tuple[li
               ("didi", "didi", load_text_model(str(RUNS / "text-didi" / "best")), STUDENT_NFE, "ancestral"),
               ("idlm", "idlm", load_text_model(str(RUNS / "text-idlm" / "best")), STUDENT_NFE, "ancestral")]
     models.append(("didi", "didi", models[1][2], (8, 16), "rgas"))
-    for spec in extra:  # LABEL=DIR: another student scored like the shipped ones (e.g. one distilled by older code)
-        label, run = spec.split("=", 1)
-        student = load_text_model(run)
-        models.append((label, json.loads((Path(run) / "config.json").read_text())["method"], student, STUDENT_NFE,
-                       "ancestral"))
+    for label, checkpoint in extra:  # another student scored like the shipped ones (e.g. one distilled by older code)
+        method = json.loads((checkpoint / "config.json").read_text())["method"]
+        models.append((label, method, load_text_model(str(checkpoint)), STUDENT_NFE, "ancestral"))
     for label, method, model, grid, sampler in models:
         for nfe in grid:
             gen = generate_text(model, n, nfe, None, seed, batch, sampler, progress=False)
@@ -177,7 +175,9 @@ def main() -> None:
                              "students' NFE) as LABEL")
     parser.add_argument("--replot", action="store_true")
     args = parser.parse_args()
-    bad = [spec for spec in args.extra if "=" not in spec or not (Path(spec.split("=", 1)[1]) / "config.json").exists()]
+    extra = [(label, Path(path)) for label, _, path in (spec.partition("=") for spec in args.extra)]
+    bad = [spec for spec, (_, path) in zip(args.extra, extra, strict=True)
+           if "=" not in spec or not (path / "config.json").exists()]
     if bad:
         parser.error(f"--extra wants LABEL=DIR with a checkpoint (config.json) in DIR: {bad}")
     out = RESULTS / "text_distill.json"
@@ -186,9 +186,9 @@ def main() -> None:
     else:
         torch.manual_seed(args.seed)
         train_stages()
-        copy_run_logs(args.extra)
+        copy_run_logs(extra)
         t0 = time.perf_counter()
-        rows, evaluator = score_rows(args.n, args.seed, args.batch_size, args.extra)
+        rows, evaluator = score_rows(args.n, args.seed, args.batch_size, extra)
         result = {"command": " ".join(["python benchmarks/text_distill.py", *sys.argv[1:]]), "evaluator": evaluator,
                   "samples": args.n, "length": 128, "seed": args.seed, "rows": rows,
                   "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "

@@ -50,6 +50,14 @@ def write_hf_esm_dir(path: Path, layers: int = 2, dim: int = 32, heads: int = 4,
     return path
 
 
+def record_modes(modules: dict) -> list[tuple[str, bool]]:
+    """Forward hooks that log (name, training) at every call of each module, in call order."""
+    calls = []
+    for name, module in modules.items():
+        module.register_forward_hook(lambda mod, args, out, name=name: calls.append((name, mod.training)))
+    return calls
+
+
 def kill_after_first_checkpoint(args: list[str], state: Path, timeout: float = 120) -> int:
     """Start `args`, SIGKILL it as soon as `state` (a trainer_state.pt) exists; returns the step it holds."""
     import torch

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures import kill_after_first_checkpoint
+from fixtures import kill_after_first_checkpoint, record_modes
 from safetensors.torch import load_file
 
 from protdidi.batching import BatchStream
@@ -294,20 +294,12 @@ def test_policy_gradient_moves_the_student_towards_the_rewarded_token(any_denois
     assert (after - before) * sign > 0, (before, after)
 
 
-def _record_modes(modules: dict) -> list[tuple[str, bool]]:
-    """Forward hooks that log (name, training) at every call of each module."""
-    calls = []
-    for name, module in modules.items():
-        module.register_forward_hook(lambda mod, args, out, name=name: calls.append((name, mod.training)))
-    return calls
-
-
 def test_each_phase_runs_its_networks_in_a_declared_mode(any_denoiser, vocab):
     """DiDi: the rollout and its re-scoring (with gradient) both run the student in eval mode, so that the
     log-probability is that of the policy that drew the sample (no fresh dropout mask in between); the
     discriminator trains in its own step and scores the reward in eval mode; the teacher is always in eval."""
     task = make_task(any_denoiser, vocab)
-    calls = _record_modes({"student": task.student, "teacher": task.teacher, "disc": task.disc})
+    calls = record_modes({"student": task.student, "teacher": task.teacher, "disc": task.disc})
     task.train_step(0)
     assert [c for c in calls if c[0] == "student"] == [("student", False)] * 3  # two rollout steps, one re-score
     assert [c for c in calls if c[0] == "disc"] == [("disc", True), ("disc", False)]

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import torch
+from fixtures import record_modes
 from safetensors.torch import load_file
 
 from protdidi.batching import BatchStream
@@ -111,9 +112,7 @@ def test_each_phase_runs_its_networks_in_a_declared_mode(any_denoiser, vocab):
     """Fake step: the student's targets in eval mode, the fake in training mode. Generator step: the student in
     training mode, teacher and fake scoring in eval mode (as the released code freezes the other network)."""
     task = make_task(any_denoiser, vocab)
-    calls = []
-    for name in ("student", "fake", "teacher"):
-        getattr(task, name).register_forward_hook(lambda mod, args, out, name=name: calls.append((name, mod.training)))
+    calls = record_modes({name: getattr(task, name) for name in ("student", "fake", "teacher")})
     task.train_step(0)
     assert calls == [("student", False), ("fake", True), ("student", True), ("teacher", False), ("fake", False)]
 
