@@ -16,8 +16,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from quality_vs_nfe import ROOT, Scorer, common_parser, generate_buckets
-from results_io import add_replot, run_or_load, save_markdown
+from bench import (
+    ROOT,
+    Scorer,
+    add_replot,
+    ci_errorbar,
+    common_parser,
+    generate_buckets,
+    pyplot,
+    run_or_load,
+    save_figure,
+    save_markdown,
+)
 
 from protdidi.trainer import snapshot_name
 
@@ -56,39 +66,28 @@ def markdown(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> None:
     """Judge pseudo-perplexity (with its 95% interval) against the training budget, one line per method."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     teacher = next(r for r in result["rows"] if r["model"] == "teacher")
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = pyplot().subplots(figsize=(6, 4))
     for method in ("didi", "idlm"):
         rows = [teacher] + [r for r in result["rows"] if r["model"] == method]
         x = [0] + [int(r["budget"].split()[0]) for r in rows[1:]]
-        y = [r["judge_pppl"] for r in rows]
-        # the interval ends are rounded to 3 decimals, so a degenerate one can sit a hair past the estimate
-        err = [[max(0.0, v - r["judge_pppl_ci95"][0]) for v, r in zip(y, rows, strict=True)],
-               [max(0.0, r["judge_pppl_ci95"][1] - v) for v, r in zip(y, rows, strict=True)]]
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=method)
+        ci_errorbar(ax, x, rows, "judge_pppl", label=method)
     ax.set_xlabel("distillation wall-clock budget (minutes; 0 = the teacher)")
     ax.set_ylabel(f"pseudo-perplexity at NFE {result['nfe']} ({result['judge']})")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def run(args) -> dict:
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
     scorer = Scorer(args)
-    seqs, _, _ = generate_buckets(load_protein_model("teacher"), "ancestral", args.nfe, args)
+    seqs, _, _ = generate_buckets(PROTEIN.load_model("teacher"), "ancestral", args.nfe, args)
     scorer.score(f"teacher NFE {args.nfe}", seqs, {"model": "teacher", "budget": "0 min"})
     for minutes in BUDGETS_MIN:
         for method in ("didi", "idlm"):
             path, info = snapshot(args.runs / f"{method}-protein", minutes)
-            seqs, _, _ = generate_buckets(load_protein_model(str(path)), "ancestral", args.nfe, args)
+            seqs, _, _ = generate_buckets(PROTEIN.load_model(str(path)), "ancestral", args.nfe, args)
             scorer.score(f"{method} {minutes} min ({path.name})", seqs,
                          {"model": method, "budget": f"{minutes} min", "checkpoint": path.name, **info})
     return {**scorer.meta(), "nfe": args.nfe, "rows": scorer.rows}

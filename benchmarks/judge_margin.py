@@ -1,6 +1,7 @@
 """How far the judge separates natural proteins from composition-preserving corruptions, and whether it
 fits its training split better than held-out sequences.
 
+    pip install ".[bench]"   # scikit-learn, for the ROC AUC
     python benchmarks/judge_margin.py
 
 Exact pseudo-perplexity (every residue masked in turn) on the same 200 test sequences as the judge's own
@@ -17,15 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
-from results_io import add_replot, command_line, run_or_load, save_markdown, table
+from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_LENGTH = 256
 
 
@@ -56,7 +55,7 @@ def run(args) -> dict:
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.domains.protein.judge import sample_cropped, shuffled_copies
-    from protdidi.evaluation.judges import load_judge
+    from protdidi.domains.protein.judges import load_judge
     from protdidi.evaluation.pppl import exact_pppl
     from protdidi.tasks.mdlm import unigram_nll
 
@@ -67,11 +66,10 @@ def run(args) -> dict:
     sets = {f"{name} natural": sample_cropped(seqs[name], args.n, MAX_LENGTH) for name in ("test", "train")}
     sets["test shuffled"] = shuffled_copies(sets["test natural"])  # as in the judge's own report
     sets["test reversed"] = [s.flip(0) for s in sets["test natural"]]
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
     scored = {}
     for name, members in sets.items():
         t0 = time.perf_counter()
-        res = exact_pppl(judge.model, members, mask=vocab.mask_id, **ids)
+        res = exact_pppl(judge.model, members, vocab)
         scored[name] = {"n": len(members), "pppl": res.pooled, "ci95": res.ci95(), "nll": res.nll,
                         "lengths": res.lengths, "seconds": round(time.perf_counter() - t0),
                         "unigram_ppl": math.exp(unigram_nll(seqs["train"], members, vocab.size, MAX_LENGTH))}
@@ -80,7 +78,7 @@ def run(args) -> dict:
     comparisons = {name: compare(natural, scored[name], paired=True) for name in ("test shuffled", "test reversed")}
     comparisons["test natural / train natural"] = compare(scored["train natural"], natural, paired=False)
     return {"command": command_line(), "judge": judge.name, "n": args.n, "max_length": MAX_LENGTH,
-            "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+            "machine": machine(),
             "sets": scored, "comparisons": comparisons, "training_curve": training_curve(judge.path)}
 
 
@@ -120,7 +118,7 @@ def main() -> None:
     parser.add_argument("--judge", default=None, help="judge name or path (default: protdidi-cath-judge)")
     parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
     parser.add_argument("--n", type=int, default=200, help="sequences per set")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)
     args = parser.parse_args()
     save_markdown(args, "judge_margin", markdown(run_or_load(args, "judge_margin", run)))

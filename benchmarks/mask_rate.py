@@ -13,15 +13,15 @@ Writes benchmarks/results/mask_rate.{json,md}. Fixed seed; the same masks for ev
 
 from __future__ import annotations
 
-import json
+import argparse
 import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from bench import RESULTS, add_replot, run_or_load, save_markdown
 
 RATES = (0.02, 0.05, 0.15, 0.3, 0.5, 0.7, 0.9, 1.0)
-OUT = Path(__file__).resolve().parent / "results"
 
 
 def masked_ce(logits_fn, seqs: list[torch.Tensor], rate: float, mask_id: int, pad_id: int, seed: int = 0,
@@ -44,20 +44,20 @@ def masked_ce(logits_fn, seqs: list[torch.Tensor], rate: float, mask_id: int, pa
     return total / count
 
 
-def main() -> None:
+def run(args) -> dict:
     from protdidi.domains.protein.alphabet import protein_vocab
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
     from protdidi.domains.protein.judge import judge_logits
-    from protdidi.domains.protein.models import load_protein_model
-    from protdidi.evaluation.judges import PROJECT_JUDGE, load_judge
+    from protdidi.domains.protein.judges import PROJECT_JUDGE, load_judge
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
     from protdidi.tasks.mdlm import unigram_nll
 
     vocab = protein_vocab()
     splits = split_records(read_fasta(default_cath_fasta()))
     sets = {k: TokenizedSet.from_records(v).seqs for k, v in splits.items()}
     test = [s[:512] for s in sets["test"]]
-    teacher = load_protein_model("teacher").denoiser.eval()
+    teacher = PROTEIN.load_model("teacher").denoiser.eval()
     half = torch.full((1,), 0.5)  # the teacher ignores t (it is not time-conditioned)
     models = {"protdidi-cath-teacher": lambda x, v: teacher(x, half.expand(len(x)), v)}
     try:
@@ -74,21 +74,31 @@ def main() -> None:
             row[name] = math.exp(masked_ce(fn, test, rate, vocab.mask_id, vocab.pad_id))
         rows.append(row)
         print(row, flush=True)
-    result = {"command": "python benchmarks/mask_rate.py", "test_sequences": len(test), "unigram_ppl": unigram,
-              "rows": rows}
-    names = list(models)
+    return {"command": "python benchmarks/mask_rate.py", "test_sequences": len(test), "unigram_ppl": unigram,
+            "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    unigram, rows = result["unigram_ppl"], result["rows"]
+    names = [k for k in rows[0] if k != "mask_rate"]
     lines = ["# Perplexity on masked positions by mask rate (CATH test split)", "",
-             f"Command: `{result['command']}`. {len(test)} test sequences (cut at 512), the same i.i.d. masks for "
-             f"every model (seed 0). Add-one unigram baseline from the training split: {unigram:.2f}.", "",
+             f"Command: `{result['command']}`. {result['test_sequences']} test sequences (cut at 512), the same "
+             f"i.i.d. masks for every model (seed 0). Add-one unigram baseline from the training split: "
+             f"{unigram:.2f}.", "",
              "| mask rate | " + " | ".join(f"{n} ppl | vs unigram" for n in names) + " |",
              "|---|" + "---|---|" * len(names)]
     for r in rows:
         lines.append(f"| {r['mask_rate']:.2f} | " + " | ".join(f"{r[n]:.2f} | {r[n] / unigram - 1:+.1%}"
                                                               for n in names) + " |")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "mask_rate.json").write_text(json.dumps(result, indent=1) + "\n")
-    (OUT / "mask_rate.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_replot(parser)
+    args = parser.parse_args()
+    save_markdown(args, "mask_rate", markdown(run_or_load(args, "mask_rate", run)))
 
 
 if __name__ == "__main__":

@@ -13,101 +13,40 @@ quality_vs_nfe.png (judge pseudo-perplexity vs NFE and vs seconds per 1,000 sequ
 
 from __future__ import annotations
 
-import argparse
-import platform
 import random
 import sys
 from pathlib import Path
 
-import torch
-from results_io import add_replot, command_line, run_or_load, save_markdown
-
-ROOT = Path(__file__).resolve().parents[1]
-STUDENTS = ("didi", "idlm")
-
-
-def ints(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",") if x)
-
-
-def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], float, dict]:
-    """`args.per_bucket` sequences at each bucket length (bucket k uses seed `args.seed + k`): the sequences,
-    the summed sampling seconds and the sampler's counters averaged over buckets."""
-    from protdidi.domains.protein.generate import generate_proteins
-
-    seqs, seconds, extra = [], 0.0, {}
-    for k, length in enumerate(args.buckets):
-        rep = generate_proteins(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size, sampler,
-                                args.device, progress=False)
-        seqs += [r.seq for r in rep.records]
-        seconds += rep.seconds
-        for key, value in rep.extra.items():
-            extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
-    return seqs, seconds, extra
+from bench import (
+    STUDENTS,
+    Scorer,
+    add_replot,
+    common_parser,
+    generate_buckets,
+    ints,
+    pyplot,
+    run_or_load,
+    save_figure,
+    save_markdown,
+)
 
 
 def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
     """(model, sampler, nfe, sequences, seconds, sampler counters) per row."""
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
     plan = [("teacher", "ancestral", args.teacher_nfe)]
     plan += [(s, "ancestral", args.student_nfe) for s in STUDENTS]
     plan += [("didi", "rgas", args.rgas_nfe)] if args.rgas_nfe else []
     out = []
     for name, sampler, grid in plan:
-        model = load_protein_model(name)
+        model = PROTEIN.load_model(name)
         for nfe in grid:
             seqs, seconds, extra = generate_buckets(model, sampler, nfe, args)
             print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
                   file=sys.stderr)
             out.append((name, sampler, nfe, seqs, seconds, extra))
     return out
-
-
-class Scorer:
-    """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
-    one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
-    lower = more teacher-like, a proxy beside the independent judge). Per-sequence details (the scored
-    pseudo-perplexity subset among them) stay in `details[label]`."""
-
-    def __init__(self, args):
-        from protdidi.domains.protein.data import default_cath_fasta, split_records
-        from protdidi.domains.protein.evaluate import Reference
-        from protdidi.domains.protein.fasta import read_fasta
-        from protdidi.domains.protein.models import load_protein_model
-        from protdidi.evaluation.judges import load_judge
-
-        self.args, self.rows, self.details = args, [], {}
-        self.teacher = load_protein_model("teacher")
-        self.judge = load_judge(args.judge)
-        split = split_records(read_fasta(args.fasta or default_cath_fasta()))
-        self.train = [r.seq for r in split["train"]]
-        self.test = [r.seq for r in split["test"]]
-        self.reference = Reference.of(self.test)
-
-    def score(self, label: str, seqs: list[str], extra: dict) -> dict:
-        from protdidi.domains.protein.alphabet import encode_protein
-        from protdidi.domains.protein.evaluate import row_metrics
-        from protdidi.tasks.mdlm import evaluate_nelbo
-
-        row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,
-                                               self.args.pppl_n, self.args.seed, progress=False)
-        t = self.teacher
-        tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
-        row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)
-        self.rows.append({**row, **extra})
-        lo, hi = row["judge_pppl_ci95"]
-        print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} ({lo:.2f}-{hi:.2f}), "
-              f"entropy {row['entropy_bits']:.3f} bits", file=sys.stderr)
-        return row
-
-    def meta(self) -> dict:
-        args = self.args
-        return {"command": command_line(),
-                "judge": self.judge.name, "buckets": list(args.buckets), "per_bucket": args.per_bucket,
-                "seed": args.seed, "pppl_n": args.pppl_n,
-                "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-                           f"device {args.device}"}
 
 
 def run(args) -> dict:
@@ -145,12 +84,7 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4))
     series = {}
     for r in result["rows"]:
         if r["nfe"] is not None:
@@ -169,24 +103,7 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_ylabel(f"pseudo-perplexity ({result['judge']})")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def common_parser(doc: str) -> argparse.ArgumentParser:
-    """Options shared with benchmarks/distill_wallclock.py (same buckets, seeds, judge and scoring)."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--judge", default=None, help="protdidi-cath-judge (default), an ESM-2 name or a path")
-    parser.add_argument("--buckets", type=ints, default=(50, 100, 200, 300))
-    parser.add_argument("--per-bucket", type=int, default=25)
-    parser.add_argument("--pppl-n", type=int, default=32, help="sequences per row scored with exact PPPL")
-    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    return parser
+    save_figure(fig, path)
 
 
 def main() -> None:

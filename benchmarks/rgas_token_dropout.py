@@ -24,24 +24,22 @@ nothing. The check, all on CPU in a few minutes:
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 
 import torch
-from results_io import add_replot, command_line, run_or_load, save_markdown, table
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench import RESULTS, ROOT, add_replot, command_line, machine, run_or_load, save_markdown, table
 
 
 def run(args) -> dict:
+    from protdidi.adapters.esm_weights import save_fair_esm
     from protdidi.config import load_config
     from protdidi.domains.protein.data import default_cath_fasta
-    from protdidi.domains.protein.distill import DistillRunConfig, run_distill
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains.protein.distill import ProteinDistillConfig
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+    from protdidi.methods.run import run_distillation
     from protdidi.models.esm2 import Esm2, Esm2Config
-    from protdidi.sampling import RgasSampler
-    from protdidi.teachers.esm_weights import save_fair_esm
+    from protdidi.sampling.rgas import RgasSampler
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -52,15 +50,15 @@ def run(args) -> dict:
             "didi.disc_unfrozen_blocks=1", "didi.student_lr=1e-4", "didi.disc_lr=1e-3", "didi.warmup_steps=5",
             f"loop.steps={args.steps}", "loop.batch_size=4", f"loop.save_every={args.steps}",
             f"loop.eval_every={args.steps}", "loop.eval_samples=8", "device=cpu"]
-    cfg = load_config(DistillRunConfig, None, sets)
+    cfg = load_config(ProteinDistillConfig, None, sets)
     run_dir = work / "didi"
-    run_distill(cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
-    student = load_protein_model(str(run_dir / "last"))
+    run_distillation(PROTEIN, cfg, run_dir, resume=(run_dir / "last" / "trainer_state.pt").exists())
+    student = PROTEIN.load_model(str(run_dir / "last"))
     assert student.denoiser.backbone.cfg.token_dropout, "the loaded teacher lost token_dropout"
     disc = student.load_discriminator()
 
     def sample(guidance: float):
-        sampler = RgasSampler(student.schedule, disc, num_candidates=1, rerank_ratio=0.0,
+        sampler = RgasSampler(schedule=student.schedule, discriminator=disc, num_candidates=1, rerank_ratio=0.0,
                               guidance_start=guidance * 30.0, guidance_end=guidance * 40.0)
         return sampler.sample(student.denoiser, args.n, args.length, args.nfe,
                               generator=torch.Generator().manual_seed(args.seed)).tokens
@@ -81,7 +79,7 @@ def run(args) -> dict:
             "max_abs_tilt_gradient": float(grad.abs().max()),
             "fraction_residues_changed_by_tilt": float((tilted != plain).float().mean()),
             "disc_mean_logit_tilted": score["tilted"], "disc_mean_logit_untilted": score["plain"],
-            "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads"}
+            "machine": machine()}
 
 
 def code_revision() -> str:
@@ -118,7 +116,7 @@ def main() -> None:
     parser.add_argument("--nfe", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stem", default="rgas_token_dropout")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--out", default=str(RESULTS))
     add_replot(parser)
     args = parser.parse_args()
     result = run_or_load(args, args.stem, run)

@@ -17,15 +17,13 @@ import time
 from pathlib import Path
 
 import torch
+from bench import RESULTS, add_replot, command_line, run_or_load, save_markdown
 
 from protdidi.domains.protein.alphabet import protein_vocab
-from protdidi.domains.protein.data import TokenizedSet, split_records
+from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.generate import generate_proteins
-from protdidi.domains.protein.models import load_protein_model
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.tasks.mdlm import evaluate_nelbo
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def matmul_peak(n: int = 2048, reps: int = 10) -> float:
@@ -53,51 +51,60 @@ def forward_flops(model, report, nfe: int, batch_size: int) -> float:
     return total
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--fasta", default="../shared/data/cath-s40/cath-s40-v4.1.0.fasta")
-    ap.add_argument("--n", type=int, default=96, help="sequences per NFE (the same lengths at every NFE)")
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+def run(args) -> dict:
     torch.manual_seed(args.seed)
-    model = load_protein_model(args.model)
-    scorer = load_protein_model("teacher")  # the proxy: the teacher's own NELBO, whatever model generated
+    model = PROTEIN.load_model(args.model)
+    scorer = PROTEIN.load_model("teacher")  # the proxy: the teacher's own NELBO, whatever model generated
     peak = matmul_peak()
     rows = []
     for nfe, n in ((16, args.n), (64, args.n), (256, args.n)):
-        rep = generate_proteins(model, n, nfe, None, args.seed, args.batch_size, progress=False)
+        rep = PROTEIN.generate(model, n, nfe, None, args.seed, args.batch_size, progress=False)
+        seconds = rep.tokens.seconds
         flops = forward_flops(model, rep, nfe, args.batch_size)
         seqs = TokenizedSet([torch.tensor(protein_vocab().encode(r.seq)) for r in rep.records]).seqs
         nll = evaluate_nelbo(scorer.denoiser, seqs, scorer.schedule, scorer.max_length, passes=4)
-        rows.append({"what": f"{model.name} samples, NFE {nfe}", "nfe": nfe, "n": n, "seconds": rep.seconds,
-                     "seq_per_s": n / rep.seconds, "ms_per_seq_forward": 1e3 * rep.seconds / (n * nfe),
-                     "gflops": flops / rep.seconds / 1e9, "peak_ratio": flops / rep.seconds / 1e9 / peak,
+        rows.append({"what": f"{model.name} samples, NFE {nfe}", "nfe": nfe, "n": n, "seconds": seconds,
+                     "seq_per_s": n / seconds, "ms_per_seq_forward": 1e3 * seconds / (n * nfe),
+                     "gflops": flops / seconds / 1e9, "peak_ratio": flops / seconds / 1e9 / peak,
                      "nelbo": nll, "nelbo_ppl": math.exp(nll)})
         print(json.dumps(rows[-1]))
-    test = split_records(read_fasta(args.fasta))["test"][: args.n]
+    test = split_records(read_fasta(args.fasta or default_cath_fasta()))["test"][: args.n]
     nat = evaluate_nelbo(scorer.denoiser, TokenizedSet.from_records(test).seqs, scorer.schedule, scorer.max_length,
                          passes=4)
     rows.append({"what": "natural test-split sequences", "n": len(test), "nelbo": nat, "nelbo_ppl": math.exp(nat)})
-    out = {"model": model.name, "matmul_peak_gflops": peak, "threads": torch.get_num_threads(),
-           "cpu": platform.processor() or platform.machine(), "torch": torch.__version__, "rows": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps(out, indent=1) + "\n")
-    lines = [f"# Generation speed and few-step gap ({model.name})", "",
-             "Command: `python benchmarks/speed.py` (2-core CPU, fp32, batch 16, lengths drawn from the "
-             "training distribution, seed 0, so every NFE row has the same lengths).",
-             f"fp32 matmul peak measured in the same run: {peak:.0f} GFLOP/s on {torch.get_num_threads()} threads.",
+    return {"command": command_line(), "model": model.name, "matmul_peak_gflops": peak,
+            "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+            "torch": torch.__version__, "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    peak, name = result["matmul_peak_gflops"], result["model"]
+    lines = [f"# Generation speed and few-step gap ({name})", "",
+             f"Command: `{result.get('command', 'python benchmarks/speed.py')}` (2-core CPU, fp32, batch 16, "
+             "lengths drawn from the training distribution, seed 0, so every NFE row has the same lengths).",
+             f"fp32 matmul peak measured in the same run: {peak:.0f} GFLOP/s on {result['threads']} threads.",
              "Quality proxy: NELBO of the samples under the shipped teacher (nats/token, lower = more "
              "teacher-typical), not an independent judge.", "",
              "| samples | n | seq/s | ms / seq-forward | GFLOP/s | of peak | teacher NELBO | NELBO ppl |",
              "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in result["rows"]:
         speed = (f"{r['seq_per_s']:.2f} | {r['ms_per_seq_forward']:.2f} | {r['gflops']:.0f} | "
                  f"{100 * r['peak_ratio']:.0f}%") if "seconds" in r else "– | – | – | –"
         lines.append(f"| {r['what']} | {r['n']} | {speed} | {r['nelbo']:.4f} | {r['nelbo_ppl']:.2f} |")
-    (RESULTS / "speed.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--fasta", default=None, help="CATH FASTA (default: the shared CATH setting)")
+    ap.add_argument("--n", type=int, default=96, help="sequences per NFE (the same lengths at every NFE)")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    add_replot(ap)
+    args = ap.parse_args()
+    save_markdown(args, "speed", markdown(run_or_load(args, "speed", run)))
 
 
 if __name__ == "__main__":

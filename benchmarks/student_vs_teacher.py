@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from quality_vs_nfe import STUDENTS, Scorer, common_parser, generate_buckets
-from results_io import add_replot, run_or_load, save_markdown, table
+from bench import STUDENTS, Scorer, add_replot, common_parser, generate_buckets, run_or_load, save_markdown, table
 
 PAIRS = [(f"{s} ancestral NFE 16", "teacher ancestral NFE 16") for s in STUDENTS] + \
         [(f"{s} ancestral NFE 16", "teacher ancestral NFE 256") for s in STUDENTS] + \
@@ -35,13 +34,13 @@ def verdict(ratio: dict, against: str) -> str:
 
 def run(args) -> dict:
     from protdidi.domains.protein.evaluate import scored_pppl
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
     from protdidi.stats import bootstrap_ratio_ci
 
     scorer = Scorer(args)
     plan = [("teacher", 16), ("teacher", 256)] + [(s, 16) for s in STUDENTS]
     for name, nfe in plan:
-        seqs, seconds, extra = generate_buckets(load_protein_model(name), "ancestral", nfe, args)
+        seqs, seconds, extra = generate_buckets(PROTEIN.load_model(name), "ancestral", nfe, args)
         print(f"generated {name} NFE {nfe}: {len(seqs)} seqs in {seconds:.1f} s", file=sys.stderr)
         scorer.score(f"{name} ancestral NFE {nfe}", seqs,
                      {"model": name, "nfe": nfe, "s_per_1000": 1000 * seconds / len(seqs), **extra})

@@ -16,24 +16,20 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import random
 import sys
 from pathlib import Path
 
-import torch
-from results_io import add_replot, command_line, run_or_load, save_markdown, table
-
-ROOT = Path(__file__).resolve().parents[1]
+from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
 
 
 def run(args) -> dict:
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
     from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
     from protdidi.tasks.mdlm import evaluate_nelbo, unigram_nll
 
-    teacher = load_protein_model(args.model)
+    teacher = PROTEIN.load_model(args.model)
     split = split_records(read_fasta(args.fasta or default_cath_fasta()))
     seqs = {name: TokenizedSet.from_records(split[name]).seqs for name in ("train", "valid", "test")}
     pick = random.Random(0).sample(range(len(seqs["train"])), min(args.train_n, len(seqs["train"])))
@@ -56,7 +52,7 @@ def run(args) -> dict:
                   f"unigram {row['unigram_ppl']:.3f}, reduction {100 * row['ppl_reduction']:.1f}%", file=sys.stderr)
     return {"command": command_line(),
             "model": teacher.name, "seeds": args.seeds, "passes": 4, "max_length": teacher.max_length,
-            "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
+            "machine": machine(),
             "rows": rows}
 
 
@@ -81,7 +77,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--train-n", type=int, default=1000, help="training sequences scored (fit diagnostic)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)
     args = parser.parse_args()
     save_markdown(args, "teacher_nelbo", markdown(run_or_load(args, "teacher_nelbo", run)))

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
+from bench import RESULTS, ROOT, add_replot, command_line, machine, pyplot, run_or_load, save_figure, save_markdown
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 CORPUS = ROOT / "data" / "text" / "tinyshakespeare.txt"
 TOKENIZER = ROOT / "data" / "text" / "bpe-2048"
 RUNS = ROOT / "runs"
@@ -47,19 +46,22 @@ def finished(run_dir: Path, steps: int) -> bool:
 def train_stages() -> None:
     from protdidi.config import load_config
     from protdidi.domains.text.causal_lm import CausalLmRunConfig, train_causal_lm
-    from protdidi.domains.text.distill import TextDistillRunConfig, run_text_distill
-    from protdidi.domains.text.teacher import TextTeacherRunConfig, train_text_teacher
+    from protdidi.domains.text.distill import TextDistillConfig
+    from protdidi.domains.text.plugin import DOMAIN as TEXT
+    from protdidi.domains.text.teacher import TextTeacherRunConfig
     from protdidi.domains.text.tokenizer import train_bpe
+    from protdidi.methods.run import run_distillation
 
     if not (TOKENIZER / "tokenizer.json").exists():
         train_bpe([CORPUS], 2048, TOKENIZER)
     teacher_dir = RUNS / "text-teacher"
+    distill_text = partial(run_distillation, TEXT)
     stages = [
-        (TextTeacherRunConfig, "text-teacher.yaml", teacher_dir, train_text_teacher, []),
+        (TextTeacherRunConfig, "text-teacher.yaml", teacher_dir, TEXT.train_teacher, []),
         (CausalLmRunConfig, "text-evaluator.yaml", RUNS / "text-evaluator", train_causal_lm, []),
-        (TextDistillRunConfig, "didi-text.yaml", RUNS / "text-didi", run_text_distill,
+        (TextDistillConfig, "didi-text.yaml", RUNS / "text-didi", distill_text,
          [f"teacher={teacher_dir / 'best'}"]),
-        (TextDistillRunConfig, "idlm-text.yaml", RUNS / "text-idlm", run_text_distill,
+        (TextDistillConfig, "idlm-text.yaml", RUNS / "text-idlm", distill_text,
          [f"teacher={teacher_dir / 'best'}"]),
     ]
     for config_cls, config, run_dir, train, overrides in stages:
@@ -87,35 +89,34 @@ def copy_run_logs(extra: list[tuple[str, Path]] = ()) -> None:
 
 def score_rows(n: int, seed: int, batch: int, extra: list[tuple[str, Path]] = ()) -> tuple[list[dict], str]:
     from protdidi.domains.text.evaluate import score_texts
-    from protdidi.domains.text.generate import generate_text
     from protdidi.domains.text.genppl import load_causal_lm
-    from protdidi.domains.text.models import load_text_model
+    from protdidi.domains.text.plugin import DOMAIN as TEXT
     from protdidi.domains.text.teacher import TextDataConfig, load_windows
     from protdidi.domains.text.tokenizer import decode
 
     lm = load_causal_lm(str(RUNS / "text-evaluator" / "best"))
-    teacher = load_text_model(str(RUNS / "text-teacher" / "best"))
+    teacher = TEXT.load_model(str(RUNS / "text-teacher" / "best"))
     test = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length),
                         teacher.tokenizer)["test"][:n]
     natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
     rows = [{"model": "natural test windows", "method": "data", "nfe": None, "sampler": None, "seconds": None,
              **score_texts(natural, lm)}]
     models = [("teacher", "mdlm", teacher, TEACHER_NFE, "ancestral"),
-              ("didi", "didi", load_text_model(str(RUNS / "text-didi" / "best")), STUDENT_NFE, "ancestral"),
-              ("idlm", "idlm", load_text_model(str(RUNS / "text-idlm" / "best")), STUDENT_NFE, "ancestral")]
+              ("didi", "didi", TEXT.load_model(str(RUNS / "text-didi" / "best")), STUDENT_NFE, "ancestral"),
+              ("idlm", "idlm", TEXT.load_model(str(RUNS / "text-idlm" / "best")), STUDENT_NFE, "ancestral")]
     models.append(("didi", "didi", models[1][2], (8, 16), "rgas"))
     for label, checkpoint in extra:  # another student scored like the shipped ones (e.g. one distilled by older code)
         method = json.loads((checkpoint / "config.json").read_text())["method"]
-        models.append((label, method, load_text_model(str(checkpoint)), STUDENT_NFE, "ancestral"))
+        models.append((label, method, TEXT.load_model(str(checkpoint)), STUDENT_NFE, "ancestral"))
     for label, method, model, grid, sampler in models:
         for nfe in grid:
-            gen = generate_text(model, n, nfe, None, seed, batch, sampler, progress=False)
+            gen = TEXT.generate(model, n, nfe, None, seed, batch, sampler, progress=False)
             row = {"model": label, "method": method, "nfe": nfe, "sampler": sampler,
-                   "seconds": round(gen.seconds, 2), **{k: round(v, 2) for k, v in gen.extra.items()},
+                   "seconds": round(gen.tokens.seconds, 2), **{k: round(v, 2) for k, v in gen.tokens.extra.items()},
                    **score_texts(gen.records, lm)}
             rows.append(row)
             print(f"{label:8s} {sampler:9s} nfe={nfe:4d}  GenPPL {row['gen_ppl']:8.2f}  "
-                  f"entropy {row['entropy']:.3f}  {gen.seconds:.1f} s", file=sys.stderr)
+                  f"entropy {row['entropy']:.3f}  {gen.tokens.seconds:.1f} s", file=sys.stderr)
     return rows, lm.name
 
 
@@ -135,12 +136,7 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4))
     natural = next(r for r in result["rows"] if r["nfe"] is None)
     labels = dict.fromkeys(r["model"] for r in result["rows"] if r["nfe"] is not None and r["sampler"] == "ancestral")
     for label in labels:
@@ -160,9 +156,7 @@ def plot(result: dict, path: Path) -> None:
     axes[0].set_ylabel(f"GenPPL under {result['evaluator']}")
     axes[1].set_ylabel("unigram entropy (nats)")
     fig.suptitle("Tiny Shakespeare: tiny MDLM teacher vs distilled students")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def main() -> None:
@@ -173,31 +167,29 @@ def main() -> None:
     parser.add_argument("--extra", action="append", default=[], metavar="LABEL=DIR",
                         help="also score this student checkpoint DIR (a run's best/ or last/; ancestral, at the "
                              "students' NFE) as LABEL")
-    parser.add_argument("--replot", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_replot(parser)
     args = parser.parse_args()
     extra = [(label, Path(path)) for label, _, path in (spec.partition("=") for spec in args.extra)]
     bad = [spec for spec, (_, path) in zip(args.extra, extra, strict=True)
            if "=" not in spec or not (path / "config.json").exists()]
     if bad:
         parser.error(f"--extra wants LABEL=DIR with a checkpoint (config.json) in DIR: {bad}")
-    out = RESULTS / "text_distill.json"
-    if args.replot:
-        result = json.loads(out.read_text())
-    else:
-        torch.manual_seed(args.seed)
-        train_stages()
-        copy_run_logs(extra)
-        t0 = time.perf_counter()
-        rows, evaluator = score_rows(args.n, args.seed, args.batch_size, extra)
-        result = {"command": " ".join(["python benchmarks/text_distill.py", *sys.argv[1:]]), "evaluator": evaluator,
-                  "samples": args.n, "length": 128, "seed": args.seed, "rows": rows,
-                  "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-                             f"{torch.get_num_threads()} threads", "scoring_seconds": round(time.perf_counter() - t0)}
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1) + "\n")
-    (RESULTS / "text_distill.md").write_text(markdown(result))
-    plot(result, RESULTS / "text_distill.png")
-    print(markdown(result))
+    args.extra_runs = extra
+    result = run_or_load(args, "text_distill", run)
+    plot(result, args.out / "text_distill.png")
+    save_markdown(args, "text_distill", markdown(result))
+
+
+def run(args) -> dict:
+    """Train (or resume) what is missing, then score every row; "scoring_seconds" excludes the training."""
+    torch.manual_seed(args.seed)
+    train_stages()
+    copy_run_logs(args.extra_runs)
+    t0 = time.perf_counter()
+    rows, evaluator = score_rows(args.n, args.seed, args.batch_size, args.extra_runs)
+    return {"command": command_line(), "evaluator": evaluator, "samples": args.n, "length": 128, "seed": args.seed,
+            "rows": rows, "machine": machine(), "scoring_seconds": round(time.perf_counter() - t0)}
 
 
 if __name__ == "__main__":

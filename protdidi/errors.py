@@ -11,3 +11,7 @@ class ConfigError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint directory is missing files, truncated, or does not match the expected vocabulary."""
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or gradient became NaN/inf; training stops (exit 1) and keeps the last good checkpoint."""

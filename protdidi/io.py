@@ -1,4 +1,4 @@
-"""Atomic text output: write to a temporary file beside the target, fsync, then rename (or to stdout for `-`)."""
+"""Atomic output: write to a temporary file (or directory) beside the target, fsync, then rename; `-` is stdout."""
 
 from __future__ import annotations
 
@@ -11,24 +11,35 @@ from pathlib import Path
 from typing import TextIO
 
 
-def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None:
-    """Call `write(handle)`; `-` writes to stdout. A failure leaves no file (and no partial file) behind."""
-    if str(path) == "-":
-        write(sys.stdout)
-        sys.stdout.flush()
-        return
+def write_file_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
+    """Call `write(tmp_path)` on a temporary file beside `path`, fsync it, then rename it over `path`. A failure
+    (or an interrupt) leaves no file and no partial file behind."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as handle:
-            write(handle)
-            handle.flush()
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None:
+    """Call `write(handle)` on a text file written atomically (`write_file_atomic`); `-` writes to stdout."""
+    if str(path) == "-":
+        write(sys.stdout)
+        sys.stdout.flush()
+        return
+
+    def through_handle(tmp: Path) -> None:
+        with open(tmp, "w") as handle:
+            write(handle)
+
+    write_file_atomic(path, through_handle)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
@@ -19,11 +17,8 @@ from typing import Protocol
 import torch
 from tqdm import tqdm
 
-from protdidi.errors import UserError
-
-
-class NonFiniteError(RuntimeError):
-    """A loss or gradient became NaN/inf; training stops and keeps the last good checkpoint."""
+from protdidi.errors import NonFiniteError, UserError
+from protdidi.io import write_file_atomic
 
 
 class Task(Protocol):
@@ -62,19 +57,6 @@ def warmup_cosine(step: int, total: int, warmup: int, min_frac: float) -> float:
     return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call `write(tmp_path)` then rename over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class JsonlLog:
     """Append-only JSONL; on resume, entries after the resumed step are dropped (they will be redone)."""
 
@@ -82,7 +64,7 @@ class JsonlLog:
         self.path = path
         if keep_until is not None and path.exists():
             kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= keep_until]
-            atomic_write_bytes(path, lambda tmp: Path(tmp).write_text("".join(f"{ln}\n" for ln in kept)))
+            write_file_atomic(path, lambda tmp: Path(tmp).write_text("".join(f"{ln}\n" for ln in kept)))
         elif keep_until is None:
             path.write_text("")
 
@@ -116,7 +98,7 @@ def plot_curves(log: JsonlLog, path: Path, title: str, panels: list[tuple[str, .
             ax.legend(fontsize=8)
     axes[0][0].set_title(title)
     fig.tight_layout()
-    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    write_file_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
 
 

@@ -63,9 +63,6 @@ class Vocab:
     def index(self, token: str) -> int:
         return self._index[token]
 
-    def has(self, token: str) -> bool:
-        return token in self._index
-
     def special_mask(self, device=None) -> torch.Tensor:
         """Bool[V], True at ids a denoiser must never predict (mask, pad, bos/eos, other specials)."""
         out = torch.zeros(self.size, dtype=torch.bool, device=device)

@@ -6,9 +6,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.models.esm2 import Esm2Config
-from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 
 @pytest.fixture

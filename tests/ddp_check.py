@@ -11,10 +11,12 @@ import torch.distributed as dist
 from protdidi import distributed
 from protdidi.batching import BatchStream
 from protdidi.config import load_config
-from protdidi.domains.protein.distill import DistillRunConfig, run_distill
-from protdidi.domains.protein.models import load_protein_model
-from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig
+from protdidi.domains.protein.distill import ProteinDistillConfig
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+from protdidi.methods.base import DistillLoopConfig
+from protdidi.methods.didi import DidiConfig, DidiTask
 from protdidi.methods.rewards import group_normalize
+from protdidi.methods.run import run_distillation
 
 
 def main(teacher_dir: str, fasta: str, out: str) -> None:
@@ -33,7 +35,7 @@ def main(teacher_dir: str, fasta: str, out: str) -> None:
     del got
 
     # A few DDP iterations directly: the student and discriminator stay identical on both ranks.
-    teacher = load_protein_model(teacher_dir)
+    teacher = PROTEIN.load_model(teacher_dir)
     seqs = [torch.randint(4, 24, (n,), generator=torch.Generator().manual_seed(i))
             for i, n in enumerate([9, 14, 11, 8])]
     stream = BatchStream(seqs, 1, 32, teacher.denoiser.vocab.pad_id, 7 + rank)
@@ -48,11 +50,11 @@ def main(teacher_dir: str, fasta: str, out: str) -> None:
     dist.all_gather(both, flat)
     in_sync = bool(torch.equal(both[0], both[1]))
 
-    cfg = load_config(DistillRunConfig, None, [
+    cfg = load_config(ProteinDistillConfig, None, [
         f"teacher={teacher_dir}", f"data.fasta={fasta}", "data.max_length=32", "device=cpu", "loop.steps=4",
         "loop.batch_size=1", "loop.eval_every=4", "loop.save_every=2", "loop.eval_samples=4",
         "didi.disc_unfrozen_blocks=1", "didi.warmup_steps=1"])
-    run_distill(cfg, out / "run")
+    run_distillation(PROTEIN, cfg, out / "run")
     if rank == 0:
         (out / "ddp_result.json").write_text(json.dumps({"group_stats_global": stats_ok, "ranks_in_sync": in_sync}))
     dist.destroy_process_group()

@@ -1,7 +1,9 @@
 """DiDi-Instruct: gradient routing, rewards and their normalisation, ω(τ), the discriminator step, the rollout
-(reveal rates, trajectory log-probability, same-τ re-masking), the policy-gradient sign, each phase's
+(reveal rates, trajectory log-probability, same-τ re-masking, remask_prob), the importance weight, the
+teacher-sample pool and its cache, the policy-gradient sign, each phase's
 train/eval modes, the RGAS plan, cost counters and tilt gradient (also through ESM-2 token dropout),
-checkpoints that reference the teacher, exact resume (also after SIGKILL), and the `distill` command. Tests
+checkpoints that reference the teacher, exact resume (also after SIGKILL), and the `distill` command (one line,
+exit 1, on NaN). Tests
 that take `any_denoiser` run on a plain tiny teacher and on one with dropout 0.1 and token dropout."""
 
 import json
@@ -15,17 +17,19 @@ import torch
 from fixtures import kill_after_first_checkpoint, record_modes
 from safetensors.torch import load_file
 
+from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.batching import BatchStream
-from protdidi.domains.protein.models import load_protein_model, save_protein_model
+from protdidi.discriminator import Discriminator
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import CheckpointError
-from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig, kl_and_entropy, sample_tau
-from protdidi.methods.discriminator import Discriminator
+from protdidi.loaded import save_model_dir
+from protdidi.methods.base import DistillLoopConfig
+from protdidi.methods.didi import DidiConfig, DidiTask, kl_and_entropy, sample_tau
 from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
 from protdidi.methods.rollout import Rollout, trajectory_logprob, two_step_rollout
 from protdidi.models.esm2 import Esm2Config
-from protdidi.sampling import RgasSampler, rgas_plan
+from protdidi.sampling.rgas import RgasSampler, rgas_plan
 from protdidi.schedule import LogLinearSchedule
-from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 TOY_LOOP = ["loop.batch_size=2", "loop.eval_samples=4", "loop.log_every=1", "didi.disc_unfrozen_blocks=1",
             "didi.warmup_steps=2", "didi.student_lr=1e-3", "didi.disc_lr=1e-3", "data.max_length=32", "device=cpu"]
@@ -36,8 +40,8 @@ def teacher_dir(tmp_path, vocab):
     torch.manual_seed(0)
     cfg = Esm2Config(num_layers=2, embed_dim=32, attention_heads=4, max_length=64)
     path = tmp_path / "teacher"
-    save_protein_model(path, EsmDenoiser.from_config(cfg, vocab), "tiny-teacher", {"name": "loglinear", "eps": 1e-3},
-                       {12: 2, 20: 3, 30: 1})
+    save_model_dir(path, EsmDenoiser.from_config(cfg, vocab), {"domain": "protein", "name": "tiny-teacher",
+                   "schedule": {"name": "loglinear", "eps": 1e-3}, "lengths": {"12": 2, "20": 3, "30": 1}})
     return path
 
 
@@ -171,7 +175,8 @@ def test_rgas_plan_matches_config(steps, ratio, tilt):
 
 
 def test_rgas_counts_its_discriminator_cost(any_denoiser):
-    sampler = RgasSampler(LogLinearSchedule(), Discriminator(any_denoiser, 1), num_candidates=3, rerank_ratio=0.5)
+    sampler = RgasSampler(schedule=LogLinearSchedule(), discriminator=Discriminator(any_denoiser, 1), num_candidates=3,
+                          rerank_ratio=0.5)
     gen = sampler.sample(any_denoiser, 2, 10, 8, generator=torch.Generator().manual_seed(0))
     assert gen.nfe == 8
     assert gen.extra == {"disc_forwards": 4 + 4 * 3, "disc_backwards": 4}
@@ -190,7 +195,7 @@ def test_tilting_moves_samples_towards_what_the_discriminator_likes(any_denoiser
             return 10.0 * probs[..., favoured]
 
     def freq(**kw):
-        sampler = RgasSampler(LogLinearSchedule(), LikesW(), **kw)
+        sampler = RgasSampler(schedule=LogLinearSchedule(), discriminator=LikesW(), **kw)
         tokens = sampler.sample(any_denoiser, 16, 30, 8, generator=torch.Generator().manual_seed(1)).tokens
         return (tokens == favoured).float().mean().item()
 
@@ -373,13 +378,13 @@ def test_distill_writes_a_student_that_references_its_teacher(tmp_path, teacher_
     disc_keys = set(load_file(str(run / "last" / "discriminator.safetensors")))
     assert not any("embed_tokens" in k or "layers.0." in k for k in disc_keys)
     assert any("layers.1." in k for k in disc_keys) and any(k.startswith("head.") for k in disc_keys)
-    student = load_protein_model(str(run / "last"))
+    student = PROTEIN.load_model(str(run / "last"))
     disc = student.load_discriminator()
     assert isinstance(disc, Discriminator) and student.kind == "student"
     # A changed teacher is noticed.
     (teacher_dir / "model.safetensors").write_bytes((teacher_dir / "model.safetensors").read_bytes()[:-8] + b"\0" * 8)
     with pytest.raises(CheckpointError, match="not the one"):
-        load_protein_model(str(run / "last")).load_discriminator()
+        PROTEIN.load_model(str(run / "last")).load_discriminator()
 
 
 def test_distill_resume_is_exact_even_after_sigkill(tmp_path, teacher_dir, toy_fasta):
@@ -404,7 +409,10 @@ def test_distill_resume_is_exact_even_after_sigkill(tmp_path, teacher_dir, toy_f
 def test_distill_refuses_nan_and_bad_config(tmp_path, teacher_dir, toy_fasta):
     proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_beta=.nan"), "-o", str(tmp_path / "nan"),
                    check=False)
-    assert (proc.returncode == 1 and proc.stderr.count("\n") == 1 and "NaN" in proc.stderr) or "nan" in proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("protdidi: error: training stopped: ")
+    assert "nan" in proc.stderr and "last good checkpoint is kept" in proc.stderr
+    assert not (tmp_path / "nan" / "last").exists()  # the NaN came in the first step: nothing good to keep
     proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.no_such_key=1"), "-o", str(tmp_path / "bad"),
                    check=False)
     assert proc.returncode == 2 and "didi.no_such_key" in proc.stderr and "Traceback" not in proc.stderr
@@ -424,3 +432,78 @@ def test_torchrun_two_processes(tmp_path, teacher_dir, toy_fasta):
     result = json.loads((out / "ddp_result.json").read_text())
     assert result["group_stats_global"] and result["ranks_in_sync"]
     assert (out / "run" / "last" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("prob", [0.0, 0.5, 1.0])
+def test_remask_prob_re_masks_that_share_of_the_revealed_positions(tiny_denoiser, vocab, prob):
+    """Step 2 of the rollout starts from x_tau with each revealed position re-masked with probability
+    `remask_prob`; masks and padding are never touched, and x0 keeps every position step 2 did not sample."""
+    valid = torch.arange(60)[None, :] < torch.tensor([60, 45, 30, 60])[:, None]
+    valid = valid.repeat(16, 1)
+    tau = torch.full((64,), 0.3)
+    ro = two_step_rollout(tiny_denoiser, valid, tau, LogLinearSchedule(), 1e-3, torch.Generator().manual_seed(0),
+                          remask_prob=prob)
+    revealed = (ro.x_tau != vocab.mask_id) & valid
+    remasked = revealed & (ro.x_mid == vocab.mask_id)
+    assert torch.equal(ro.x_mid[~revealed], ro.x_tau[~revealed])
+    assert torch.equal(ro.x_mid[revealed & ~remasked], ro.x_tau[revealed & ~remasked])
+    share = float(remasked.sum() / revealed.sum())
+    assert share == pytest.approx(prob, abs=0.03), share
+    assert torch.equal(ro.x0[~valid], ro.x1[~valid])
+
+
+def test_importance_weight_divides_the_time_weight_by_the_tau_density(any_denoiser, vocab, monkeypatch):
+    """With importance_weight the per-rollout weight ω(τ)·A is divided by the Beta density of τ; nothing else of
+    the iteration changes (same seed, same rollout, same advantage)."""
+    from protdidi.methods.didi import beta_density
+
+    seen = []
+
+    def record(self, ro, weight):
+        seen.append((ro.tau.clone(), weight.clone()))
+        return {"loss": 0.0}
+
+    monkeypatch.setattr(DidiTask, "_student_step", record)
+    for flag in (False, True):
+        torch.manual_seed(0)  # the discriminator's head is initialised from the global generator
+        make_task(any_denoiser, vocab, tau_beta=(2.0, 5.0), importance_weight=flag).train_step(0)
+    (tau, plain), (tau_iw, weighted) = seen
+    assert torch.equal(tau, tau_iw) and plain.abs().max() > 0
+    cfg = DidiConfig(tau_beta=(2.0, 5.0))
+    assert torch.allclose(weighted, plain / beta_density(cfg, tau), rtol=1e-5)
+
+
+def test_teacher_side_pool_is_sampled_once_cached_and_used(tmp_path, teacher_dir, toy_fasta, vocab, monkeypatch):
+    """real_side: teacher draws `teacher_pool_size` teacher samples at `teacher_pool_nfe` (lengths from the teacher's
+    histogram), saves them in RUN_DIR/teacher_pool.pt, trains on them, and a resumed run reuses the file."""
+    import protdidi.methods.run as run_module
+    from protdidi.config import load_config
+    from protdidi.domains.protein.distill import ProteinDistillConfig
+
+    calls, batches = [], []
+    real_pool, real_stream = run_module.teacher_pool, run_module.BatchStream
+
+    def pool(setup, size, nfe, seed, device):
+        calls.append((size, nfe))
+        return real_pool(setup, size, nfe, seed, device)
+
+    def stream(seqs, *args):
+        batches.append(seqs)
+        return real_stream(seqs, *args)
+
+    monkeypatch.setattr(run_module, "teacher_pool", pool)
+    monkeypatch.setattr(run_module, "BatchStream", stream)
+    sets = [*TOY_LOOP, f"teacher={teacher_dir}", f"data.fasta={toy_fasta}", "didi.real_side=teacher",
+            "didi.teacher_pool_size=6", "didi.teacher_pool_nfe=3", "loop.save_every=1", "loop.eval_every=100"]
+    run = tmp_path / "pool"
+    run_module.run_distillation(PROTEIN, load_config(ProteinDistillConfig, None, [*sets, "loop.steps=1"]), run)
+    saved = torch.load(run / "teacher_pool.pt", weights_only=True)
+    assert calls == [(6, 3)] and len(saved) == 6
+    assert sorted(len(s) for s in saved) == sorted(len(s) for s in batches[0])
+    assert {len(s) for s in saved} <= {12, 20, 30}  # the teacher's length histogram, not the data's lengths
+    assert bool(vocab.sampleable_mask()[torch.cat(saved)].all())
+    assert all(torch.equal(a, b) for a, b in zip(saved, batches[0], strict=True))
+    run_module.run_distillation(PROTEIN, load_config(ProteinDistillConfig, None, [*sets, "loop.steps=2"]), run,
+                                resume=True)
+    assert calls == [(6, 3)]  # not sampled again
+    assert all(torch.equal(a, b) for a, b in zip(saved, batches[1], strict=True))

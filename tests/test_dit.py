@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from protdidi.adapters.mdlm_weights import load_mdlm_ckpt, load_mdlm_hf
 from protdidi.errors import CheckpointError
-from protdidi.teachers.mdlm_weights import load_mdlm_ckpt, load_mdlm_hf
 
 V, D, H, C, NB = 37, 64, 2, 16, 2  # vocab, hidden, heads (head dim 32), cond dim, blocks
 

@@ -1,6 +1,6 @@
 """IDLM: the generator gradient's closed form, no gradient from unmasked positions, the fake step, the frozen
 teacher, a zero student gradient when student = teacher = fake (with dropout), each phase's train/eval modes,
-the method registry seam, and exact resume through `protdidi distill --method idlm`."""
+and exact resume through `protdidi distill --method idlm`."""
 
 import json
 import subprocess
@@ -11,14 +11,14 @@ import torch
 from fixtures import record_modes
 from safetensors.torch import load_file
 
+from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.batching import BatchStream
-from protdidi.domains.protein.models import load_protein_model, save_protein_model
-from protdidi.methods import METHODS
-from protdidi.methods.didi import DistillLoopConfig
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+from protdidi.loaded import save_model_dir
+from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.idlm import IdlmConfig, IdlmTask, fake_loss, generator_loss, recorrupt
 from protdidi.models.esm2 import Esm2Config
 from protdidi.schedule import LogLinearSchedule
-from protdidi.teachers.esm_denoiser import EsmDenoiser
 
 
 def test_generator_gradient_matches_closed_form():
@@ -117,16 +117,13 @@ def test_each_phase_runs_its_networks_in_a_declared_mode(any_denoiser, vocab):
     assert calls == [("student", False), ("fake", True), ("student", True), ("teacher", False), ("fake", False)]
 
 
-def test_registry_names_both_methods():
-    assert set(METHODS) == {"didi", "idlm"}
-
-
 def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
     torch.manual_seed(0)
     teacher = tmp_path / "teacher"
-    save_protein_model(teacher, EsmDenoiser.from_config(Esm2Config(num_layers=2, embed_dim=32, attention_heads=4,
-                                                                   max_length=64), vocab),
-                       "tiny", {"name": "loglinear", "eps": 1e-3}, {12: 2, 20: 3})
+    save_model_dir(teacher, EsmDenoiser.from_config(Esm2Config(num_layers=2, embed_dim=32, attention_heads=4,
+                                                               max_length=64), vocab),
+                   {"domain": "protein", "name": "tiny", "schedule": {"name": "loglinear", "eps": 1e-3},
+                    "lengths": {"12": 2, "20": 3}})
     sets = ["loop.batch_size=4", "loop.eval_samples=4", "loop.log_every=1", "loop.eval_every=100",
             "loop.save_every=2", "loop.steps=6", "idlm.warmup_steps=1", "idlm.student_lr=1e-3", "idlm.fake_lr=1e-3",
             "data.max_length=32", "device=cpu"]
@@ -147,7 +144,7 @@ def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
     cfg = json.loads((tmp_path / "ref" / "last" / "config.json").read_text())
     assert cfg["method"] == "idlm" and cfg["name"] == "protdidi-cath-idlm" and "sampler" not in cfg
-    student = load_protein_model(str(tmp_path / "ref" / "last"))
+    student = PROTEIN.load_model(str(tmp_path / "ref" / "last"))
     assert student.load_discriminator is None
     out = subprocess.run([sys.executable, "-m", "protdidi", "generate", "--model", str(tmp_path / "ref" / "last"),
                           "--n", "3", "--nfe", "4", "-o", "-", "--quiet"], capture_output=True, text=True)

@@ -5,9 +5,9 @@ import pytest
 import torch
 from fixtures import write_fair_esm_pt, write_hf_esm_dir
 
-from protdidi.domains.protein.models import load_protein_model
+from protdidi.adapters.esm_weights import load_fair_esm, load_hf_esm
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import CheckpointError
-from protdidi.teachers.esm_weights import load_fair_esm, load_hf_esm
 
 # Padded batch with masks, so token dropout and the padding mask are both exercised.
 TOKENS = torch.tensor([[0, 5, 6, 7, 8, 32, 32, 9, 2, 1, 1],
@@ -85,7 +85,7 @@ def test_loaded_weights_work_as_a_generation_model(tmp_path):
     pt = write_fair_esm_pt(tmp_path / "esm2_t2_tiny.pt")
     hf = write_hf_esm_dir(tmp_path / "hf")
     for spec in (str(pt), str(hf)):
-        model = load_protein_model(spec)
+        model = PROTEIN.load_model(spec)
         lp = model.denoiser(torch.full((2, 7), 32), torch.ones(2))
         assert lp.shape == (2, 7, 33) and torch.isfinite(lp.logsumexp(-1)).all()
 

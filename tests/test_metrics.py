@@ -12,9 +12,10 @@ import torch
 from fixtures import write_fair_esm_pt
 
 from protdidi.domains.protein import metrics as M
+from protdidi.domains.protein.alphabet import STANDARD_RESIDUES
 from protdidi.domains.protein.data import split_records
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.evaluation.judges import load_judge
+from protdidi.domains.protein.judges import load_judge
 from protdidi.models.esm2 import Esm2
 
 
@@ -25,8 +26,8 @@ def test_homopolymer_metrics():
     assert M.shannon_entropy_bits(s) == 0.0
     assert M.low_complexity_fraction(s) == 1.0
     assert M.max_residue_fraction(s) == 1.0
-    assert M.shannon_entropy_bits(M.AMINO_ACIDS) == pytest.approx(math.log2(20))
-    assert M.low_complexity_fraction(M.AMINO_ACIDS * 3) == 0.0  # every 12-window has 12 distinct residues
+    assert M.shannon_entropy_bits(STANDARD_RESIDUES) == pytest.approx(math.log2(20))
+    assert M.low_complexity_fraction(STANDARD_RESIDUES * 3) == 0.0  # every 12-window has 12 distinct residues
 
 
 def test_composition_divergences_and_shuffles():
@@ -67,8 +68,8 @@ def test_judge_loads_through_the_fair_esm_path(tmp_path):
 def test_shipped_judge_is_the_default_and_a_fair_esm_file():
     """`protdidi evaluate` without --judge uses the shipped protdidi-cath-judge, stored as a float16 fair-esm
     .pt and read by the same loader as an ESM-2 file; it is named as itself, never as ESM-2."""
+    from protdidi.adapters.esm_weights import load_fair_esm
     from protdidi.assets import ASSETS
-    from protdidi.teachers.esm_weights import load_fair_esm
 
     judge = load_judge(None)
     assert judge.name == "protdidi-cath-judge" and isinstance(judge.model, Esm2)

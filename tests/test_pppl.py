@@ -6,8 +6,8 @@ import pytest
 import torch
 from fixtures import write_fair_esm_pt
 
+from protdidi.adapters.esm_weights import load_fair_esm
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
-from protdidi.teachers.esm_weights import load_fair_esm
 
 
 @pytest.fixture
@@ -37,9 +37,8 @@ def brute_force(model, seq, vocab, residues=None):
 def test_exact_pppl_matches_brute_force(esm_model, vocab):
     g = torch.Generator().manual_seed(0)
     seqs = [torch.randint(4, 24, (n,), generator=g) for n in (1, 7, 23)]
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, mask=vocab.mask_id, pad=vocab.pad_id)
     for budget in (10, 64, 100000):  # batches of 1 row, a few rows, everything at once
-        res = exact_pppl(esm_model, seqs, tokens_per_batch=budget, **ids)
+        res = exact_pppl(esm_model, seqs, vocab, tokens_per_batch=budget, non_special=False)
         expected = [brute_force(esm_model, s, vocab) for s in seqs]
         assert res.nll == pytest.approx(expected, abs=1e-5)
     pooled = math.exp(sum(e * len(s) for e, s in zip(expected, seqs, strict=True)) / sum(len(s) for s in seqs))
@@ -53,7 +52,7 @@ def test_exact_pppl_matches_brute_force(esm_model, vocab):
 def test_fast_pppl_is_the_unmasked_marginal_and_padding_free(esm_model, vocab):
     g = torch.Generator().manual_seed(1)
     seqs = [torch.randint(4, 24, (n,), generator=g) for n in (5, 17, 9)]
-    res = fast_pppl(esm_model, seqs, vocab.bos_id, vocab.eos_id, vocab.pad_id, batch_size=3)
+    res = fast_pppl(esm_model, seqs, vocab, batch_size=3, non_special=False)
     for s, nll in zip(seqs, res.nll, strict=True):
         x = torch.cat([torch.tensor([vocab.bos_id]), s, torch.tensor([vocab.eos_id])])[None]
         with torch.no_grad():
@@ -67,11 +66,10 @@ def test_exact_pppl_over_residues_ignores_special_logits(esm_model, vocab):
     g = torch.Generator().manual_seed(2)
     seqs = [torch.randint(4, 24, (n,), generator=g) for n in (3, 11)]
     residues = ~vocab.special_mask()
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, mask=vocab.mask_id, pad=vocab.pad_id)
-    res = exact_pppl(esm_model, seqs, residues=residues, **ids)
+    res = exact_pppl(esm_model, seqs, vocab)  # default: normalised over the non-special ids
     assert res.nll == pytest.approx([brute_force(esm_model, s, vocab, residues) for s in seqs], abs=1e-5)
-    full = exact_pppl(esm_model, seqs, **ids)
+    full = exact_pppl(esm_model, seqs, vocab, non_special=False)
     assert all(r < f - 1e-3 for r, f in zip(res.nll, full.nll, strict=True))
-    fast = fast_pppl(esm_model, seqs, vocab.bos_id, vocab.eos_id, vocab.pad_id, residues=residues)
-    fast_full = fast_pppl(esm_model, seqs, vocab.bos_id, vocab.eos_id, vocab.pad_id)
+    fast = fast_pppl(esm_model, seqs, vocab)
+    fast_full = fast_pppl(esm_model, seqs, vocab, non_special=False)
     assert all(r < f for r, f in zip(fast.nll, fast_full.nll, strict=True))

@@ -7,14 +7,15 @@ import pytest
 import torch
 
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.methods.discriminator import Discriminator
+from protdidi.discriminator import Discriminator
 from protdidi.sampling import SAMPLERS, make_sampler
 from protdidi.schedule import LogLinearSchedule
 
 
 def build(name, denoiser):
     """Every sampler, with what it needs: RGAS gets a (randomly initialised) discriminator on the denoiser."""
-    extra = {"discriminator": Discriminator(denoiser, unfrozen_blocks=1)} if name == "rgas" else {}
+    needs = SAMPLERS.get(name).needs_discriminator
+    extra = {"discriminator": Discriminator(denoiser, unfrozen_blocks=1)} if needs else {}
     return make_sampler(name, schedule=LogLinearSchedule(), **extra)
 
 
@@ -30,7 +31,7 @@ class Recorder(MaskedDenoiser):
         return self.inner.logits(xt, t, valid)
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
 @pytest.mark.parametrize("steps", [1, 4, 16])
 def test_sampler_contract(name, steps, any_denoiser, vocab):
     sampler = build(name, any_denoiser)
@@ -52,7 +53,7 @@ def test_sampler_contract(name, steps, any_denoiser, vocab):
     assert gen.seconds > 0
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLERS))
+@pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
 def test_sampler_padded_batch_keeps_padding(name, any_denoiser, vocab):
     sampler = build(name, any_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
@@ -72,7 +73,7 @@ def test_sampler_rejects_bad_arguments(tiny_denoiser):
 def test_categorical_step_follows_the_posterior(vocab):
     """With α_t→α_s the fraction of positions revealed matches (α_s−α_t)/(1−α_t), and revealed tokens
     follow p(x0|x_t) restricted to sampleable ids, in float64."""
-    from protdidi.sampling import categorical_step
+    from protdidi.sampling.base import categorical_step
 
     n = 40000
     logits = torch.full((1, n, vocab.size), -30.0)

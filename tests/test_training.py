@@ -8,10 +8,9 @@ import torch
 from fixtures import kill_after_first_checkpoint
 
 from protdidi.config import load_config
-from protdidi.domains.protein.models import load_protein_model
-from protdidi.domains.protein.teacher import TeacherRunConfig, train_teacher
-from protdidi.errors import UserError
-from protdidi.trainer import NonFiniteError
+from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+from protdidi.domains.protein.teacher import TeacherRunConfig
+from protdidi.errors import NonFiniteError, UserError
 
 TOY = ["model.num_layers=1", "model.embed_dim=32", "model.attention_heads=4", "model.dropout=0.1",
        "train.batch_size=8", "train.warmup_steps=2", "train.eval_every=4", "train.save_every=4",
@@ -23,7 +22,7 @@ def toy_cfg(fasta, steps, extra=()):
 
 
 def test_teacher_training_writes_everything_and_learns(tmp_path, toy_fasta):
-    report = train_teacher(toy_cfg(toy_fasta, 40, ["train.lr=0.01", "train.ema=0.9"]), tmp_path / "run")
+    report = PROTEIN.train_teacher(toy_cfg(toy_fasta, 40, ["train.lr=0.01", "train.ema=0.9"]), tmp_path / "run")
     run = tmp_path / "run"
     for name in ("config.yaml", "log.jsonl", "loss.png", "report.json", "last/trainer_state.pt",
                  "last/model.safetensors", "best/config.json", "best/vocab.json"):
@@ -40,17 +39,17 @@ def test_teacher_training_writes_everything_and_learns(tmp_path, toy_fasta):
     # noise of the 1/t-weighted estimator.)
     valid = [r["valid_nelbo"] for r in log if "valid_nelbo" in r]
     assert valid[-1] < valid[0] - 0.05
-    model = load_protein_model(str(run / "best"))
+    model = PROTEIN.load_model(str(run / "best"))
     assert sum(model.lengths.values()) == report["splits"]["train"]
 
 
 def test_resume_is_exact(tmp_path, toy_fasta):
-    train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "full")
-    assert train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "part", stop_at=6) == {"stopped_at": 6, "steps": 12}
+    PROTEIN.train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "full")
+    assert PROTEIN.train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "part", stop_at=6) == {"stopped_at": 6, "steps": 12}
     assert not (tmp_path / "part" / "report.json").exists()
-    train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "part", resume=True)
-    a = load_protein_model(str(tmp_path / "full" / "last")).denoiser.state_dict()
-    b = load_protein_model(str(tmp_path / "part" / "last")).denoiser.state_dict()
+    PROTEIN.train_teacher(toy_cfg(toy_fasta, 12), tmp_path / "part", resume=True)
+    a = PROTEIN.load_model(str(tmp_path / "full" / "last")).denoiser.state_dict()
+    b = PROTEIN.load_model(str(tmp_path / "part" / "last")).denoiser.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     la = [json.loads(x) for x in (tmp_path / "full" / "log.jsonl").read_text().splitlines()]
     lb = [json.loads(x) for x in (tmp_path / "part" / "log.jsonl").read_text().splitlines()]
@@ -68,21 +67,21 @@ def test_resume_after_sigkill(tmp_path, toy_fasta):
                                        tmp_path / "killed" / "last" / "trainer_state.pt")
     assert done < 60, "the run finished before it could be killed; make it longer"
     subprocess.run([*args, "-o", str(tmp_path / "killed"), "--resume"], check=True, capture_output=True)
-    a = load_protein_model(str(tmp_path / "ref" / "last")).denoiser.state_dict()
-    b = load_protein_model(str(tmp_path / "killed" / "last")).denoiser.state_dict()
+    a = PROTEIN.load_model(str(tmp_path / "ref" / "last")).denoiser.state_dict()
+    b = PROTEIN.load_model(str(tmp_path / "killed" / "last")).denoiser.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_training_refuses_nan(tmp_path, toy_fasta):
     with pytest.raises(NonFiniteError):
-        train_teacher(toy_cfg(toy_fasta, 5, ["train.lr=1e30", "train.warmup_steps=1"]), tmp_path / "run")
+        PROTEIN.train_teacher(toy_cfg(toy_fasta, 5, ["train.lr=1e30", "train.warmup_steps=1"]), tmp_path / "run")
 
 
 def test_resume_refuses_changed_config_and_existing_runs(tmp_path, toy_fasta):
-    train_teacher(toy_cfg(toy_fasta, 4), tmp_path / "run")
+    PROTEIN.train_teacher(toy_cfg(toy_fasta, 4), tmp_path / "run")
     with pytest.raises(UserError, match="already holds a run"):
-        train_teacher(toy_cfg(toy_fasta, 4), tmp_path / "run")
+        PROTEIN.train_teacher(toy_cfg(toy_fasta, 4), tmp_path / "run")
     with pytest.raises(UserError, match="config differs"):
-        train_teacher(toy_cfg(toy_fasta, 8, ["train.lr=0.5"]), tmp_path / "run", resume=True)
+        PROTEIN.train_teacher(toy_cfg(toy_fasta, 8, ["train.lr=0.5"]), tmp_path / "run", resume=True)
     with pytest.raises(UserError, match="nothing to resume"):
-        train_teacher(toy_cfg(toy_fasta, 8), tmp_path / "empty", resume=True)
+        PROTEIN.train_teacher(toy_cfg(toy_fasta, 8), tmp_path / "empty", resume=True)

@@ -8,8 +8,7 @@ import sys
 import click
 
 from protdidi import __version__
-from protdidi.errors import UserError
-from protdidi.trainer import NonFiniteError
+from protdidi.errors import NonFiniteError, UserError
 
 
 class OrderedGroup(click.Group):

@@ -7,12 +7,13 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import data_override, domain_option, run_options
+from protdidi.cli.options import check_domain_options, data_override, domain_option, run_options
+from protdidi.methods import METHODS
 
 
 @cli.command()
 @domain_option
-@click.option("--method", type=click.Choice(["didi", "idlm"]), default=None,
+@click.option("--method", type=click.Choice(METHODS.names()), default=None,
               help="Distillation method (overrides `method` in the config; default didi).")
 @click.option("--teacher", default=None, metavar="NAME|DIR|FILE",
               help="Teacher (overrides `teacher`). Proteins: shipped name, protdidi checkpoint dir, fair-esm .pt or "
@@ -30,18 +31,14 @@ def distill(domain, method, config_path, teacher, tokenizer, data, overrides, ru
 
     from protdidi.config import load_config
     from protdidi.distributed import rank
+    from protdidi.domains import DOMAINS
+    from protdidi.methods.run import run_distillation
 
-    overrides = list(overrides) + data_override(domain, data) + ([f"teacher={teacher}"] if teacher else [])
+    plugin = DOMAINS.get(domain)
+    check_domain_options(plugin, "distill", tokenizer=tokenizer)
+    overrides = list(overrides) + data_override(plugin, data) + ([f"teacher={teacher}"] if teacher else [])
     overrides += ([f"method={method}"] if method else []) + ([f"tokenizer={tokenizer}"] if tokenizer else [])
-    if domain == "text":
-        from protdidi.domains.text.distill import TextDistillRunConfig as Config
-        from protdidi.domains.text.distill import run_text_distill as run
-    else:
-        if tokenizer:
-            raise click.UsageError("--tokenizer applies to --domain text only")
-        from protdidi.domains.protein.distill import DistillRunConfig as Config
-        from protdidi.domains.protein.distill import run_distill as run
-    cfg = load_config(Config, config_path, overrides)
-    result = run(cfg, Path(run_dir), resume=resume, stop_at=stop_at)
+    cfg = load_config(plugin.distill_config, config_path, overrides)
+    result = run_distillation(plugin, cfg, Path(run_dir), resume=resume, stop_at=stop_at)
     if rank() == 0:
         click.echo(json.dumps(result, indent=1))

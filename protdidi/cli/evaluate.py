@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import domain_option, positive_int
+from protdidi.cli.options import check_domain_options, domain_option, positive_int
 
 
 @cli.command()
@@ -36,20 +36,14 @@ def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluato
     """
     from pathlib import Path
 
-    if domain == "text":
-        if reference or train or judge or esmfold:
-            raise click.UsageError("--reference, --train, --judge and --esmfold apply to --domain protein only")
-        from protdidi.domains.text.evaluate import evaluate_text, markdown
+    from protdidi.domains import DOMAINS
 
-        click.echo(markdown(evaluate_text(samples, Path(output), evaluator, batch_size, device, not quiet)))
-        return
-    if evaluator:
-        raise click.UsageError("--evaluator applies to --domain text only")
-
-    from protdidi.domains.protein.evaluate import evaluate as run
-    from protdidi.domains.protein.evaluate import markdown, plddt_note
-
-    report = run(samples, Path(output), reference, train, judge, pppl_n, seed, progress=not quiet, esmfold=esmfold)
-    if esmfold and "skipped" in report["esmfold"]:
-        click.echo(f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}", err=True)
-    click.echo(markdown(report["rows"], report["judge"], plddt_note(report)))
+    plugin = DOMAINS.get(domain)
+    check_domain_options(plugin, "evaluate", reference=reference, train=train, judge=judge, esmfold=esmfold,
+                         evaluator=evaluator)
+    options = {"reference": reference, "train": train, "judge": judge, "pppl_n": pppl_n, "esmfold": esmfold,
+               "evaluator": evaluator, "batch_size": batch_size, "device": device, "seed": seed}
+    table, notes = plugin.evaluate(samples, Path(output), options, progress=not quiet)
+    for note in notes:
+        click.echo(note, err=True)
+    click.echo(table)

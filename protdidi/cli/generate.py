@@ -1,4 +1,4 @@
-"""`protdidi generate`: sample proteins to FASTA."""
+"""`protdidi generate`: sample proteins to FASTA (or text windows to JSONL / plain text)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import domain_option, positive_int
+from protdidi.cli.options import check_domain_options, domain_option, positive_int
+from protdidi.sampling import SAMPLERS
 
 
 @cli.command()
@@ -26,7 +27,7 @@ from protdidi.cli.options import domain_option, positive_int
               help="Proteins: shipped model name (default: the shipped default), a protdidi checkpoint directory, "
                    "a fair-esm .pt file or an HF EsmForMaskedLM directory. Text (required): a protdidi text "
                    "checkpoint directory, an MDLM/DUO .ckpt or an HF MDLM directory.")
-@click.option("--sampler", type=click.Choice(["ancestral", "rgas"]), default="ancestral", show_default=True,
+@click.option("--sampler", type=click.Choice(SAMPLERS.names()), default="ancestral", show_default=True,
               help="ancestral, or rgas (reward-guided; needs a distilled student's discriminator).")
 @click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda, cuda:1, ...).")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
@@ -42,36 +43,13 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     Each FASTA header holds an id, the length, the model name, the NFE and the seed; each JSONL record holds
     the text, its token ids, the model, the NFE and the seed.
     """
-    if domain == "text":
-        _generate_text(n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, fmt, output, quiet)
-        return
-    if tokenizer or fmt:
-        raise click.UsageError("--tokenizer and --format apply to --domain text only")
-    from protdidi.domains.protein.fasta import write_fasta
-    from protdidi.domains.protein.generate import generate_proteins
-    from protdidi.domains.protein.models import load_protein_model
+    from protdidi.domains import DOMAINS
 
-    loaded = load_protein_model(model)
-    report = generate_proteins(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet)
-    write_fasta(report.records, output)
+    plugin = DOMAINS.get(domain)
+    check_domain_options(plugin, "generate", tokenizer=tokenizer, format=fmt)
+    loaded = plugin.load_model(model, tokenizer)
+    result = plugin.generate(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet)
+    plugin.write(result.records, output, fmt)
     if not quiet:
-        cost = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in report.extra.items())
-        click.echo(f"{n} sequences, {report.residues} residues, nfe={nfe}{cost}, {report.seconds:.1f} s "
-                   f"({n / report.seconds:.1f} seq/s) -> {output}", err=True)
-    sys.stdout.flush()
-
-
-def _generate_text(n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, fmt, output, quiet):
-    from protdidi.domains.text.generate import generate_text, write_samples
-    from protdidi.domains.text.models import load_text_model
-
-    if not model:
-        raise click.UsageError("--domain text needs --model (a protdidi text checkpoint, MDLM .ckpt or HF dir)")
-    loaded = load_text_model(model, tokenizer)
-    report = generate_text(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet)
-    write_samples(report.records, output, fmt)
-    if not quiet:
-        cost = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in report.extra.items())
-        click.echo(f"{n} samples of {report.records[0]['length']} tokens, nfe={nfe}{cost}, {report.seconds:.1f} s "
-                   f"({n / report.seconds:.2f} samples/s) -> {output}", err=True)
+        click.echo(plugin.summary(result, output), err=True)
     sys.stdout.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from protdidi.domains import DOMAIN_HELP, DOMAINS
+
 
 class KeyValue(click.ParamType):
     """`section.key=value` override strings."""
@@ -25,19 +27,24 @@ def positive_int(name: str):
     return check
 
 
-DOMAINS = ("protein", "text")
-
-
 def domain_option(f):
-    return click.option("--domain", type=click.Choice(DOMAINS), default="protein", show_default=True,
-                        help="protein (ESM-2 alphabet, FASTA) or text (HF tokenizer + [MASK], JSONL/text).")(f)
+    return click.option("--domain", type=click.Choice(DOMAINS.names()), default="protein", show_default=True,
+                        help=DOMAIN_HELP)(f)
 
 
-def data_override(domain: str, data: str | None) -> list[str]:
-    """`--data` as a config override: data.fasta for proteins, data.path for text."""
-    if not data:
-        return []
-    return [f"data.fasta={data}"] if domain == "protein" else [f"data.path={data}"]
+def check_domain_options(domain, command: str, **given) -> None:
+    """`given`: the domain-specific options of `command` (name → value, None when not given). An option the chosen
+    domain does not take is a usage error, so that nothing is silently ignored."""
+    accepted = domain.options.get(command, frozenset())
+    unused = [f"--{name}" for name, value in given.items() if value is not None and name not in accepted]
+    if unused:
+        raise click.UsageError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
+                               f"--domain {domain.name}")
+
+
+def data_override(domain, data: str | None) -> list[str]:
+    """`--data` as a config override of the domain's data key (data.fasta for proteins, data.path for text)."""
+    return [f"{domain.data_key}={data}"] if data else []
 
 
 def run_options(example_config: str):

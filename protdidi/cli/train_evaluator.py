@@ -7,7 +7,7 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import data_override, run_options
+from protdidi.cli.options import run_options
 
 
 @cli.command("train-evaluator")
@@ -20,5 +20,5 @@ def train_evaluator(config_path, data, overrides, run_dir, resume, stop_at):
     from protdidi.config import load_config
     from protdidi.domains.text.causal_lm import CausalLmRunConfig, train_causal_lm
 
-    cfg = load_config(CausalLmRunConfig, config_path, list(overrides) + data_override("text", data))
+    cfg = load_config(CausalLmRunConfig, config_path, list(overrides) + ([f"data.path={data}"] if data else []))
     click.echo(json.dumps(train_causal_lm(cfg, Path(run_dir), resume=resume, stop_at=stop_at), indent=1))

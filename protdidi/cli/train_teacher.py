@@ -22,14 +22,8 @@ def train_teacher(domain, config_path, data, overrides, run_dir, resume, stop_at
     from pathlib import Path
 
     from protdidi.config import load_config
+    from protdidi.domains import DOMAINS
 
-    if domain == "text":
-        from protdidi.domains.text.teacher import TextTeacherRunConfig as Config
-        from protdidi.domains.text.teacher import train_text_teacher as run
-    else:
-        from protdidi.domains.protein.teacher import TeacherRunConfig as Config
-        from protdidi.domains.protein.teacher import train_teacher as run
-
-    cfg = load_config(Config, config_path, list(overrides) + data_override(domain, data))
-    report = run(cfg, Path(run_dir), resume=resume, stop_at=stop_at)
-    click.echo(json.dumps(report, indent=1))
+    plugin = DOMAINS.get(domain)
+    cfg = load_config(plugin.teacher_config, config_path, list(overrides) + data_override(plugin, data))
+    click.echo(json.dumps(plugin.train_teacher(cfg, Path(run_dir), resume=resume, stop_at=stop_at), indent=1))

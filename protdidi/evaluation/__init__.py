@@ -1,1 +1,1 @@
-"""Scoring generated proteins: ESM pseudo-perplexity (exact and single-pass)."""
+"""Scoring sequences with a masked LM over any `Vocab`: pseudo-perplexity (exact and single-pass)."""

@@ -1,16 +1,9 @@
-"""Distillation methods over the vocabulary-agnostic core, named by string (`method: didi|idlm`)."""
+"""Distillation methods over the vocabulary-agnostic core, by name (`method: didi|idlm`).
 
-from protdidi.methods.didi import DidiConfig, DidiTask, DistillLoopConfig
-from protdidi.methods.idlm import IdlmConfig, IdlmTask
+Each method module defines `METHOD`, a `protdidi.methods.base.Method` that describes it (config, task, plots,
+teacher pool, checkpoint fields). This package's import is torch-free; `METHODS.get(name)` imports one method.
+"""
 
-METHODS = {"didi": (DidiConfig, DidiTask), "idlm": (IdlmConfig, IdlmTask)}
+from protdidi.registry import Registry
 
-
-def method_parts(name: str):
-    """(config class, task class) of a method; unknown names are an error."""
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; known: {sorted(METHODS)}")
-    return METHODS[name]
-
-
-__all__ = ["METHODS", "DidiConfig", "DidiTask", "DistillLoopConfig", "IdlmConfig", "IdlmTask", "method_parts"]
+METHODS = Registry("method", {"didi": "protdidi.methods.didi:METHOD", "idlm": "protdidi.methods.idlm:METHOD"})

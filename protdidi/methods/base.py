@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -13,6 +14,38 @@ from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import is_distributed, rank
 from protdidi.schedule import LogLinearSchedule
+
+
+@dataclass
+class DistillLoopConfig:
+    steps: int = 10000
+    batch_size: int = 8  # real partners per process and iteration (rollouts = batch_size × group_size)
+    seed: int = 0
+    eval_every: int = 200
+    save_every: int = 200
+    log_every: int = 10
+    eval_samples: int = 32
+    eval_nfe: int = 16
+    snapshot_minutes: tuple[float, ...] = ()  # keep at-{m}min/ copies of the EMA student (equal-time studies)
+
+
+@dataclass(frozen=True)
+class Method:
+    """What a distillation method says about itself, so that the run, the checkpoint and the plots never ask for
+    a method by name. `config`: its dataclass (the run config's section named `name`); `task`: its trainer task
+    (`DistillTask` subclass); `components`: the networks its `save` writes beside the student (checkpoint files
+    `<name>.safetensors`; a "discriminator" makes the student usable with `--sampler rgas`); `panels`: the
+    loss-curve panels; `teacher_pool(section)`: (size, NFE) of the many-step teacher samples the method trains on
+    instead of data, or None; `checkpoint_config(run_cfg)`: what the student's config.json records beyond the
+    common fields (e.g. the reward-guided sampler's settings for a student that has a discriminator)."""
+
+    name: str
+    config: type
+    task: type
+    components: tuple[str, ...]
+    panels: tuple[tuple[str, ...], ...]
+    teacher_pool: Callable[[object], tuple[int, int] | None] = lambda section: None
+    checkpoint_config: Callable[[object], dict] = lambda run_cfg: {}
 
 
 class DistillTask:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -24,9 +24,9 @@ import torch.nn.functional as F
 
 from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
+from protdidi.discriminator import Discriminator
 from protdidi.distributed import mean_across
-from protdidi.methods.base import DistillTask
-from protdidi.methods.discriminator import Discriminator
+from protdidi.methods.base import DistillLoopConfig, DistillTask, Method
 from protdidi.methods.rewards import (
     finite_or_zero,
     group_normalize,
@@ -93,19 +93,6 @@ class DidiConfig:
             raise ValueError("label_smoothing must be in [0, 0.5), remask_prob and ema in [0, 1)")
         if self.student_lr <= 0 or self.disc_lr <= 0:
             raise ValueError("learning rates must be > 0")
-
-
-@dataclass
-class DistillLoopConfig:
-    steps: int = 10000
-    batch_size: int = 8  # real partners per process and iteration (rollouts = batch_size × group_size)
-    seed: int = 0
-    eval_every: int = 200
-    save_every: int = 200
-    log_every: int = 10
-    eval_samples: int = 32
-    eval_nfe: int = 16
-    snapshot_minutes: tuple[float, ...] = ()  # keep at-{m}min/ copies of the EMA student (equal-time studies)
 
 
 def warmup_linear(step: int, total: int, warmup: int) -> float:
@@ -276,3 +263,12 @@ class DidiTask(DistillTask):
     def save(self, path: Path, trainer_state: dict | None) -> None:
         self.save_fn(path, self.ema, {"discriminator": self.disc.trainable_state()},
                      {"discriminator": {"unfrozen_blocks": self.disc.unfrozen_blocks}}, trainer_state)
+
+
+METHOD = Method(
+    name="didi", config=DidiConfig, task=DidiTask, components=("discriminator",),
+    panels=(("loss", "pg"), ("d_loss",), ("d_acc",), ("reward",), ("kl_hi", "kl_lo"), ("entropy",),
+            ("valid_sample_nelbo",), ("valid_sample_entropy",)),
+    teacher_pool=lambda cfg: (cfg.teacher_pool_size, cfg.teacher_pool_nfe) if cfg.real_side == "teacher" else None,
+    checkpoint_config=lambda run_cfg: {"sampler": asdict(run_cfg.rgas)},  # the student ships RGAS's settings
+)

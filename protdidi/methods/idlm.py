@@ -25,8 +25,7 @@ import torch
 from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import mean_across
-from protdidi.methods.base import DistillTask
-from protdidi.methods.didi import DistillLoopConfig
+from protdidi.methods.base import DistillLoopConfig, DistillTask, Method
 from protdidi.methods.rewards import finite_or_zero
 from protdidi.process import add_noise, antithetic_times
 from protdidi.schedule import LogLinearSchedule
@@ -163,3 +162,7 @@ class IdlmTask(DistillTask):
 
     def save(self, path: Path, trainer_state: dict | None) -> None:
         self.save_fn(path, self.ema, {"fake": self.fake_ema}, {}, trainer_state)
+
+
+METHOD = Method(name="idlm", config=IdlmConfig, task=IdlmTask, components=("fake",),
+                panels=(("loss",), ("fake_loss",), ("valid_sample_nelbo",), ("valid_sample_entropy",)))

@@ -2,7 +2,7 @@
 
 Module and parameter names (and their registration order) follow the public MDLM `DIT` so that its
 Lightning checkpoints (`backbone.*`, EMA shadow lists in parameter order) and the HF `kuleshov-group/mdlm-owt`
-safetensors load unchanged; see `protdidi.teachers.mdlm_weights`. Written here from the architecture
+safetensors load unchanged; see `protdidi.adapters.mdlm_weights`. Written here from the architecture
 description (spec §1.2), not copied. Runs in fp32 (the reference autocasts the blocks to bf16 on GPU).
 """
 

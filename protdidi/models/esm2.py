@@ -1,7 +1,7 @@
 """An ESM-2-shaped bidirectional transformer (pre-LN, rotary, tied LM head) on `scaled_dot_product_attention`.
 
 Parameter names follow fair-esm's `ESM2` so that its checkpoints map one to one; the HF layout is mapped
-in `protdidi.teachers.esm_weights`. Written here from the architecture description, not copied.
+in `protdidi.adapters.esm_weights`. Written here from the architecture description, not copied.
 """
 
 from __future__ import annotations

@@ -1,18 +1,15 @@
-"""Samplers: inference-only loops that drive a `MaskedDenoiser` from all-mask to clean tokens."""
+"""Samplers: inference-only loops that drive a `MaskedDenoiser` from all-mask to clean tokens.
 
-from protdidi.sampling.ancestral import AncestralSampler
-from protdidi.sampling.base import Generation, categorical_step
-from protdidi.sampling.rgas import PlanStep, RgasSampler, rgas_plan
+Each sampler is a dataclass with `sample(denoiser, num, length, steps, generator, device, valid) -> Generation` and a
+class attribute `needs_discriminator`. This package's import is torch-free: `SAMPLERS` imports a sampler when asked.
+"""
 
-SAMPLERS = {"ancestral": AncestralSampler, "rgas": RgasSampler}
+from protdidi.registry import Registry
+
+SAMPLERS = Registry("sampler", {"ancestral": "protdidi.sampling.ancestral:AncestralSampler",
+                                "rgas": "protdidi.sampling.rgas:RgasSampler"})
 
 
 def make_sampler(name: str, **kwargs):
-    """Build a sampler by name; unknown names are an error."""
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; known: {sorted(SAMPLERS)}")
-    return SAMPLERS[name](**kwargs)
-
-
-__all__ = ["SAMPLERS", "AncestralSampler", "Generation", "PlanStep", "RgasSampler", "categorical_step",
-           "make_sampler", "rgas_plan"]
+    """Build a sampler by name; unknown names are a `UserError`."""
+    return SAMPLERS.get(name)(**kwargs)

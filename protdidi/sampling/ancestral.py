@@ -22,6 +22,7 @@ class AncestralSampler:
     """
 
     schedule: LogLinearSchedule
+    needs_discriminator = False  # a class attribute, not a field
 
     @torch.no_grad()
     def sample(

@@ -50,10 +50,11 @@ def _pick(scores: torch.Tensor, generator: torch.Generator | None) -> torch.Tens
     return torch.argmax(s - torch.log(-torch.log(u.clamp_min(1e-300))), dim=0)
 
 
-@dataclass
-class RgasSampler:
-    schedule: LogLinearSchedule
-    discriminator: torch.nn.Module
+@dataclass(kw_only=True)
+class RgasSettings:
+    """RGAS's settings (the specification's defaults). A DiDi student stores the ones it was distilled with in its
+    config.json ("sampler"), and `--sampler rgas` uses them."""
+
     num_candidates: int = 4
     rerank_ratio: float = 0.5
     guidance_start: float = 30.0
@@ -62,6 +63,13 @@ class RgasSampler:
     def __post_init__(self) -> None:
         if self.num_candidates < 1 or not 0 <= self.rerank_ratio <= 1:
             raise ValueError("num_candidates must be >= 1 and rerank_ratio in [0, 1]")
+
+
+@dataclass(kw_only=True)
+class RgasSampler(RgasSettings):
+    schedule: LogLinearSchedule
+    discriminator: torch.nn.Module
+    needs_discriminator = True  # a class attribute: `build_sampler` hands it the student's discriminator
 
     def plan(self, steps: int) -> list[PlanStep]:
         return rgas_plan(steps, self.rerank_ratio, self.guidance_start, self.guidance_end, self.num_candidates)

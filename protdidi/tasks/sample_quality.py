@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from protdidi.sampling import AncestralSampler
+from protdidi.sampling.ancestral import AncestralSampler
 from protdidi.tasks.mdlm import evaluate_nelbo
 
 

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from protdidi.adapters.esm_alphabet import ESM_SPECIAL, ESM_TOKENS
 from protdidi.errors import UserError
 from protdidi.vocab import Vocab
 
-# id order of fair-esm's "ESM-1b" alphabet (also HF EsmTokenizer's vocab.txt): 33 tokens.
-ESM_TOKENS = (
-    "<cls>", "<pad>", "<eos>", "<unk>",
-    "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F", "Y", "M", "H", "W", "C",
-    "X", "B", "U", "Z", "O", ".", "-",
-    "<null_1>", "<mask>",
-)
 STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
 # Letters accepted in input: the 20 standard residues, X (unknown) and the ambiguous/rare codes B, Z, U, O.
 ACCEPTED_RESIDUES = STANDARD_RESIDUES + "XBZUO"
@@ -23,7 +17,7 @@ ACCEPTED_RESIDUES = STANDARD_RESIDUES + "XBZUO"
 def protein_vocab() -> Vocab:
     """The ESM-2 alphabet; only the 20 standard residues are sampleable, X etc. are accepted as input."""
     index = {tok: i for i, tok in enumerate(ESM_TOKENS)}
-    special = tuple(index[t] for t in ("<cls>", "<pad>", "<eos>", "<unk>", ".", "-", "<null_1>", "<mask>"))
+    special = tuple(index[t] for t in ESM_SPECIAL)
     return Vocab(
         name="esm2-protein",
         tokens=ESM_TOKENS,

@@ -65,9 +65,6 @@ class TokenizedSet:
     def __len__(self) -> int:
         return len(self.seqs)
 
-    def num_tokens(self, max_length: int) -> int:
-        return sum(min(len(s), max_length) for s in self.seqs)
-
 
 def length_histogram(records: list[ProteinRecord], max_length: int) -> dict[int, int]:
     """Counts of body lengths, longer sequences counted at `max_length` (they are trained as crops)."""

@@ -19,12 +19,12 @@ import torch
 from tqdm import tqdm
 
 from protdidi.domains.protein import metrics as M
-from protdidi.domains.protein.alphabet import encode_protein, protein_vocab
+from protdidi.domains.protein.alphabet import STANDARD_RESIDUES, encode_protein, protein_vocab
 from protdidi.domains.protein.data import default_cath_splits
 from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.judges import load_judge
 from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.errors import UserError
-from protdidi.evaluation.judges import load_judge
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.io import write_dir_atomic
 from protdidi.stats import bootstrap_ratio_ci
@@ -32,7 +32,7 @@ from protdidi.stats import bootstrap_ratio_ci
 
 def random_baseline(lengths: list[int], composition: np.ndarray, seed: int) -> list[str]:
     rng = np.random.default_rng(seed)
-    return ["".join(rng.choice(list(M.AMINO_ACIDS), size=n, p=composition)) for n in lengths]
+    return ["".join(rng.choice(list(STANDARD_RESIDUES), size=n, p=composition)) for n in lengths]
 
 
 @dataclass
@@ -69,12 +69,11 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
                 "frac_novel_under_50pct": float(np.mean([v < 0.5 for v in novelty])),
                 "frac_memorised_95pct": float(np.mean([v >= 0.95 for v in novelty]))})
     tokens = [torch.tensor(encode_protein(s[:1022], vocab, name)) for s in seqs]
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
     subset = random.Random(seed).sample(range(len(tokens)), min(pppl_n, len(tokens)))
     bar = tqdm(total=len(subset), desc=f"pseudo-perplexity ({name})", file=sys.stderr, disable=not progress)
-    exact = exact_pppl(judge.model, [tokens[i] for i in subset], mask=vocab.mask_id, progress=bar.update, **ids)
+    exact = exact_pppl(judge.model, [tokens[i] for i in subset], vocab, progress=bar.update)
     bar.close()
-    fast = fast_pppl(judge.model, tokens, **ids)
+    fast = fast_pppl(judge.model, tokens, vocab)
     fast_subset = torch.tensor([fast.nll[i] for i in subset])
     corr = float(torch.corrcoef(torch.stack([torch.tensor(exact.nll), fast_subset]))[0, 1]) if len(subset) > 2 \
         else float("nan")
@@ -105,7 +104,7 @@ def _plots(out: Path, rows: list[dict], details: dict[str, dict], judge_name: st
     width = 0.8 / len(rows)
     for k, row in enumerate(rows):
         ax.bar(np.arange(20) + k * width, details[row["set"]]["composition"], width, label=row["set"])
-    ax.set_xticks(np.arange(20) + 0.4 - width / 2, list(M.AMINO_ACIDS))
+    ax.set_xticks(np.arange(20) + 0.4 - width / 2, list(STANDARD_RESIDUES))
     ax.set_ylabel("frequency")
     ax.legend(fontsize=8)
     fig.tight_layout()

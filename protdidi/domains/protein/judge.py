@@ -8,32 +8,29 @@ and initialisation. It is never called ESM-2: ESM-2 weights cannot be downloaded
 from __future__ import annotations
 
 import json
-import logging
 import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 
+from protdidi.adapters.esm_denoiser import frame
+from protdidi.adapters.esm_weights import save_fair_esm
 from protdidi.batching import BatchStream
 from protdidi.checkpoint import save_checkpoint
-from protdidi.config import check_run_dir, to_dict
-from protdidi.distributed import pick_device
+from protdidi.config import to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
+from protdidi.io import write_dir_atomic, write_text_atomic
 from protdidi.models.esm2 import Esm2, Esm2Config
+from protdidi.runs import Run
 from protdidi.tasks.mdlm import OptimConfig, unigram_nll
 from protdidi.tasks.mlm import MlmTask
-from protdidi.teachers.esm_denoiser import frame
-from protdidi.teachers.esm_weights import save_fair_esm
-from protdidi.trainer import Trainer
 
-log = logging.getLogger(__name__)
 JUDGE_NAME = "protdidi-cath-judge"
 JUDGE_FILE = f"{JUDGE_NAME}.pt"
 
@@ -55,12 +52,9 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
                 ship_to: str | Path | None = None) -> dict:
     """Train (or resume, or with a finished run only re-report) the judge; `ship_to` also writes the shipped
     copy (see `ship_judge`)."""
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg, resume, ("train", "steps"))
     if cfg.model.init:
         raise UserError("the judge is trained from scratch (model.init must be empty)")
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.train.seed)
+    run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     vocab = protein_vocab()
     splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
     if not splits["train"] or not splits["valid"]:
@@ -71,8 +65,7 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
                       mask_idx=vocab.mask_id, token_dropout=True, dropout=cfg.model.dropout,
                       max_length=cfg.data.max_length)
     model = Esm2(arch)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    run.start()
 
     def save(path: Path, ema: Esm2, trainer_state) -> None:
         inference = Esm2(Esm2Config(**{**ema.cfg.to_dict(), "dropout": 0.0}))
@@ -81,17 +74,13 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
                         vocab, {}, trainer_state, files={JUDGE_FILE: lambda p: save_fair_esm(inference, p)})
 
     stream = BatchStream(sets["train"], cfg.train.batch_size, cfg.data.max_length, vocab.pad_id, cfg.train.seed)
-    task = MlmTask(model, judge_logits, stream, sets["valid"], vocab, cfg.train, cfg.data.max_length, device, save)
-    Trainer(task, run_dir, cfg.train.steps, cfg.train.eval_every, cfg.train.save_every, cfg.train.log_every,
-            monitor="valid_mlm_ce", title=cfg.name, resume=resume, stop_at=stop_at,
-            panels=[("loss", "valid_mlm_ce")]).run()
-    if stop_at is not None and stop_at < cfg.train.steps:
-        return {"stopped_at": stop_at, "steps": cfg.train.steps}
+    task = MlmTask(model, judge_logits, stream, sets["valid"], vocab, cfg.train, cfg.data.max_length, run.device, save)
+    run.train(task, cfg.train, monitor="valid_mlm_ce", title=cfg.name, panels=[("loss", "valid_mlm_ce")])
+    if not run.finished(cfg.train.steps):
+        return run.stopped(cfg.train.steps)
     if ship_to is None:
-        return write_judge_report(run_dir / "best" / JUDGE_FILE, run_dir / "report.json", sets, cfg.data.max_length)
-    report = ship_judge(run_dir, Path(ship_to), sets, cfg.data.max_length)
-    (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")  # scored once, on the shipped copy
-    return report
+        return write_judge_report(run.dir / "best" / JUDGE_FILE, run.dir / "report.json", sets, cfg.data.max_length)
+    return run.write_report(ship_judge(run.dir, Path(ship_to), sets, cfg.data.max_length))  # scored on the copy
 
 
 def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
@@ -100,8 +89,7 @@ def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
     shipped file itself."""
     import shutil
 
-    from protdidi.io import write_dir_atomic
-    from protdidi.teachers.esm_weights import load_fair_esm
+    from protdidi.adapters.esm_weights import load_fair_esm
 
     def write(tmp: Path) -> None:
         save_fair_esm(load_fair_esm(run_dir / "best" / JUDGE_FILE), tmp / JUDGE_FILE, dtype=torch.float16)
@@ -128,17 +116,15 @@ def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int,
     """Exact pseudo-perplexity of the best judge on `n` test sequences and on the same sequences shuffled (a
     judge must separate them widely: pooled ratio and the paired fraction where the natural one wins), the
     unigram perplexity of the training composition on the same residues, and the fast mode's correlation."""
+    from protdidi.adapters.esm_weights import load_fair_esm
     from protdidi.evaluation.pppl import exact_pppl, fast_pppl
-    from protdidi.teachers.esm_weights import load_fair_esm
 
     judge = load_fair_esm(judge_file)
     vocab = protein_vocab()
     test = sample_cropped(sets["test"], n, max_length, seed)
     shuffled = shuffled_copies(test)
-    ids = dict(bos=vocab.bos_id, eos=vocab.eos_id, pad=vocab.pad_id, residues=~vocab.special_mask())
-    exact = exact_pppl(judge, test, mask=vocab.mask_id, **ids)
-    exact_shuffled = exact_pppl(judge, shuffled, mask=vocab.mask_id, **ids)
-    fast = fast_pppl(judge, test, **ids)
+    exact, exact_shuffled = exact_pppl(judge, test, vocab), exact_pppl(judge, shuffled, vocab)
+    fast = fast_pppl(judge, test, vocab)
     a, b = torch.tensor(exact.nll), torch.tensor(fast.nll)
     pearson = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
     paired = [x < y for x, y in zip(exact.nll, exact_shuffled.nll, strict=True)]
@@ -150,5 +136,5 @@ def write_judge_report(judge_file: Path, out: Path, sets: dict, max_length: int,
               "unigram_ppl_same_residues": math.exp(unigram_nll(sets["train"], test, vocab.size, max_length)),
               "fast_pppl": fast.pooled, "fast_vs_exact_pearson_nll": pearson,
               "params": sum(p.numel() for p in judge.parameters())}
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    write_text_atomic(out, lambda f: f.write(json.dumps(report, indent=1) + "\n"))
     return report

@@ -16,8 +16,9 @@ from itertools import pairwise
 
 import numpy as np
 
-AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
-_INDEX = {a: i for i, a in enumerate(AMINO_ACIDS)}
+from protdidi.domains.protein.alphabet import STANDARD_RESIDUES
+
+_INDEX = {a: i for i, a in enumerate(STANDARD_RESIDUES)}
 
 
 def composition(seqs: list[str], pseudocount: float = 0.0) -> np.ndarray:

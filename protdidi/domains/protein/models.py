@@ -6,54 +6,15 @@ import json
 from pathlib import Path
 
 from protdidi.assets import ASSETS
-from protdidi.checkpoint import (
-    check_teacher_reference,
-    file_sha256,
-    load_weights,
-    read_config,
-    read_vocab,
-    save_checkpoint,
-    weights_path,
-)
+from protdidi.checkpoint import file_sha256, weights_path
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.errors import CheckpointError, UserError
-from protdidi.loaded import LoadedModel
-from protdidi.models.esm2 import Esm2Config
-from protdidi.schedule import make_schedule
-from protdidi.teachers.esm_denoiser import EsmDenoiser
+from protdidi.loaded import LoadedModel, load_model_dir
 
 # Shipped models by name (directories under protdidi/assets/).
 SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}
 DEFAULT_MODEL = "idlm"  # what `protdidi generate` uses without --model: the IDLM student (benchmarks/results)
 DEFAULT_TEACHER = "teacher"  # what `protdidi distill` distils without --teacher
-
-
-def save_protein_model(path: Path, denoiser: EsmDenoiser, name: str, schedule_spec: dict, lengths: dict,
-                       extra: dict | None = None, trainer_state: dict | None = None) -> None:
-    config = {"kind": "teacher", "domain": "protein", "name": name,
-              "arch": {"type": "esm2", **denoiser.backbone.cfg.to_dict()}, "schedule": schedule_spec,
-              "lengths": {str(k): v for k, v in lengths.items()}, **(extra or {})}
-    save_checkpoint(path, config, denoiser.vocab, {"model": denoiser}, trainer_state)
-
-
-def _load_protdidi_dir(path: Path) -> LoadedModel:
-    cfg = read_config(path)
-    if cfg.get("domain") != "protein":
-        raise CheckpointError(f"{path}: a {cfg.get('domain')!r} checkpoint, not a protein one")
-    vocab = read_vocab(path, expected=protein_vocab())
-    arch = dict(cfg.get("arch", {}))
-    if arch.pop("type", None) != "esm2":
-        raise CheckpointError(f"{path}: unknown architecture in config.json")
-    try:
-        denoiser = EsmDenoiser.from_config(Esm2Config(**arch), vocab)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: bad architecture in config.json ({err})") from None
-    load_weights(denoiser, path, "model")
-    lengths = {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}
-    kind = cfg.get("kind", "teacher")
-    loader = (lambda: load_discriminator(path, cfg)) if kind == "student" and cfg.get("method") == "didi" else None
-    return LoadedModel(denoiser.eval(), cfg.get("name", path.name), make_schedule(cfg["schedule"]),
-                       denoiser.max_length, lengths, kind, loader, dict(cfg.get("sampler", {})))
 
 
 def weights_file(spec: str) -> Path:
@@ -72,36 +33,30 @@ def teacher_reference(spec: str | None) -> dict:
     return {"spec": ref, "sha256": file_sha256(weights_file(ref))}
 
 
-def load_discriminator(path: Path, cfg: dict):
-    """Rebuild a student's discriminator: the referenced teacher's trunk plus the saved trainable part."""
-    from protdidi.methods.discriminator import restore_discriminator
-
-    spec = check_teacher_reference(path, cfg, weights_file)
-    return restore_discriminator(load_protein_model(spec).denoiser, path, cfg)
-
-
 def _wrap_esm(backbone, name: str) -> LoadedModel:
+    from protdidi.adapters.esm_denoiser import EsmDenoiser
     from protdidi.schedule import LogLinearSchedule
 
     denoiser = EsmDenoiser(backbone, protein_vocab()).eval()
     return LoadedModel(denoiser, name, LogLinearSchedule(), denoiser.max_length, {})
 
 
-def load_protein_model(spec: str | None) -> LoadedModel:
-    """`spec`: None/shipped name, protdidi checkpoint dir, fair-esm `.pt` file, or HF EsmForMaskedLM dir."""
+def load_protein_model(spec: str | None, domain) -> LoadedModel:
+    """`spec`: None/shipped name, protdidi checkpoint dir, fair-esm `.pt` file, or HF EsmForMaskedLM dir.
+    `domain`: the protein domain object (reads protdidi checkpoint directories)."""
     spec = spec or DEFAULT_MODEL
     if spec in SHIPPED:
         path = ASSETS / SHIPPED[spec]
         if not path.exists():
             raise UserError(f"shipped model {spec!r} is not installed (expected {path})")
-        return _load_protdidi_dir(path)
+        return load_model_dir(path, domain)
     path = Path(spec)
     if not path.exists():
         raise UserError(f"model {spec!r}: not a shipped name ({', '.join(SHIPPED)}) and no such path")
     if path.is_file():
         if path.suffix != ".pt":
             raise UserError(f"model {spec!r}: a file model must be a fair-esm .pt checkpoint")
-        from protdidi.teachers.esm_weights import load_fair_esm
+        from protdidi.adapters.esm_weights import load_fair_esm
 
         return _wrap_esm(load_fair_esm(path), path.stem)
     cfg_file = path / "config.json"
@@ -112,7 +67,7 @@ def load_protein_model(spec: str | None) -> LoadedModel:
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{cfg_file}: not valid JSON ({err.msg})") from None
     if fmt is not None:
-        return _load_protdidi_dir(path)
-    from protdidi.teachers.esm_weights import load_hf_esm
+        return load_model_dir(path, domain)
+    from protdidi.adapters.esm_weights import load_hf_esm
 
     return _wrap_esm(load_hf_esm(path), path.name)

@@ -13,17 +13,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import yaml
 
 from protdidi.batching import BatchStream, fixed_batches
-from protdidi.config import check_run_dir, to_dict
-from protdidi.distributed import pick_device
+from protdidi.config import to_dict
 from protdidi.domains.text.teacher import TextDataConfig, load_windows
 from protdidi.domains.text.tokenizer import load_tokenizer
 from protdidi.io import write_dir_atomic
+from protdidi.runs import Run
 from protdidi.tasks.base import EmaTrainingTask
 from protdidi.tasks.mdlm import OptimConfig
-from protdidi.trainer import Trainer
 
 
 @dataclass
@@ -90,10 +88,7 @@ def save_hf_dir(path: Path, model, tokenizer, trainer_state: dict | None, meta: 
 def train_causal_lm(cfg: CausalLmRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg, resume, ("train", "steps"))
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.train.seed)
+    run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     tokenizer = load_tokenizer(cfg.data.tokenizer)
     sets = load_windows(cfg.data, tokenizer)
     m = cfg.model
@@ -101,8 +96,7 @@ def train_causal_lm(cfg: CausalLmRunConfig, run_dir: Path, resume: bool = False,
                       n_head=m.n_head, resid_pdrop=m.dropout, embd_pdrop=m.dropout, attn_pdrop=m.dropout,
                       bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
     model = GPT2LMHeadModel(arch)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    run.start()
     meta = {"name": cfg.name, "note": "a small causal LM trained on the distillation corpus; not GPT-2 Large",
             "train_config": to_dict(cfg)}
 
@@ -111,7 +105,5 @@ def train_causal_lm(cfg: CausalLmRunConfig, run_dir: Path, resume: bool = False,
 
     pad = tokenizer.eos_token_id
     stream = BatchStream(sets["train"], cfg.train.batch_size, cfg.data.length, pad, cfg.train.seed)
-    task = CausalLmTask(model, stream, sets["valid"], cfg.train, cfg.data.length, pad, device, save)
-    result = Trainer(task, run_dir, cfg.train.steps, cfg.train.eval_every, cfg.train.save_every,
-                     cfg.train.log_every, monitor="valid_nll", title=cfg.name, resume=resume, stop_at=stop_at).run()
-    return result
+    task = CausalLmTask(model, stream, sets["valid"], cfg.train, cfg.data.length, pad, run.device, save)
+    return run.train(task, cfg.train, monitor="valid_nll", title=cfg.name)

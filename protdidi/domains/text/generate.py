@@ -1,60 +1,32 @@
-"""Unconditional text generation: fixed-length windows, decoded the MDLM way, written as JSONL or plain text."""
+"""Text generation output: fixed-length windows, decoded the MDLM way, written as JSONL or plain text."""
 
 from __future__ import annotations
 
 import json
-import sys
-import time
-from dataclasses import dataclass
 
 import torch
-from tqdm import tqdm
 
 from protdidi.domains.text.data import parse_jsonl
 from protdidi.domains.text.tokenizer import decode
 from protdidi.errors import UserError
 from protdidi.io import write_text_atomic
-from protdidi.loaded import LoadedModel, build_sampler
+from protdidi.loaded import LoadedModel
 
 
-@dataclass
-class TextGeneration:
-    records: list[dict]  # id, text, tokens, length, model, nfe, seed, sampler
-    nfe: int
-    seconds: float
-    extra: dict
+def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict) -> list[dict]:
+    """One JSONL record per window, decoded the MDLM way (special tokens kept in the text)."""
+    texts = decode(model.tokenizer, rows)
+    return [{"id": f"protdidi_{i:05d}", "text": text, "tokens": row.tolist(), "length": len(row),
+             "model": model.name, **provenance}
+            for i, (text, row) in enumerate(zip(texts, rows, strict=True))]
 
 
-def generate_text(model: LoadedModel, n: int, nfe: int, length: int | None, seed: int, batch_size: int,
-                  sampler: str = "ancestral", device: str = "cpu", progress: bool = True) -> TextGeneration:
-    """n windows of `length` tokens (default: the model's window), one generator seeded by `seed`."""
-    for name, value in (("--n", n), ("--nfe", nfe), ("--batch-size", batch_size)):
-        if value < 1:
-            raise UserError(f"{name} must be >= 1 (got {value})")
+def choose_length(model: LoadedModel, n: int, length: int | None) -> list[int]:
+    """Every window has `length` tokens (default: the model's window)."""
     length = length or model.max_length
     if not 1 <= length <= model.max_length:
         raise UserError(f"--length {length} is outside 1..{model.max_length} (the model's maximum)")
-    engine = build_sampler(model, sampler)
-    model.denoiser.to(device).eval()
-    g = torch.Generator().manual_seed(seed)
-    rows: list[torch.Tensor] = []
-    extra: dict[str, float] = {}
-    start = time.perf_counter()
-    with tqdm(total=n, desc=f"generate ({model.name}, nfe={nfe})", file=sys.stderr, disable=not progress,
-              unit="seq", dynamic_ncols=True) as bar:
-        for b in range(0, n, batch_size):
-            k = min(batch_size, n - b)
-            gen = engine.sample(model.denoiser, k, length, nfe, generator=g, device=device)
-            for key, value in gen.extra.items():
-                extra[key] = extra.get(key, 0) + value * k
-            rows.extend(gen.tokens.cpu().unbind(0))
-            bar.update(k)
-    seconds = time.perf_counter() - start
-    texts = decode(model.tokenizer, rows)
-    records = [{"id": f"protdidi_{i:05d}", "text": text, "tokens": row.tolist(), "length": length,
-                "model": model.name, "nfe": nfe, "seed": seed, "sampler": sampler}
-               for i, (text, row) in enumerate(zip(texts, rows, strict=True))]
-    return TextGeneration(records, nfe, seconds, {k: v / n for k, v in extra.items()})
+    return [length] * n
 
 
 def write_samples(records: list[dict], path: str, fmt: str | None = None) -> None:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 
-from protdidi.batching import BatchStream
-from protdidi.config import check_run_dir, to_dict
-from protdidi.distributed import pick_device
+from protdidi.adapters.dit_denoiser import DitDenoiser
+from protdidi.config import to_dict
 from protdidi.domains.text.data import read_documents, split_windows, token_stream
-from protdidi.domains.text.models import load_text_model, save_text_model
+from protdidi.domains.text.models import TOKENIZER_DIR, tokenizer_writer
 from protdidi.domains.text.tokenizer import load_tokenizer, text_vocab
 from protdidi.errors import UserError
+from protdidi.loaded import save_model_dir
 from protdidi.models.dit import DitConfig
+from protdidi.runs import Run, fit_teacher
 from protdidi.schedule import ScheduleConfig, make_schedule
-from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
-from protdidi.teachers.dit_denoiser import DitDenoiser
-from protdidi.trainer import Trainer
+from protdidi.tasks.mdlm import OptimConfig
 
-log = logging.getLogger(__name__)
 DEFAULT_CORPUS = "data/text/tinyshakespeare.txt"
 
 
@@ -63,12 +58,9 @@ def load_windows(data: TextDataConfig, tokenizer) -> dict[str, list[torch.Tensor
     return {k: list(v.unbind(0)) for k, v in windows.items()}
 
 
-def train_text_teacher(cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = False,
+def train_text_teacher(domain, cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = False,
                        stop_at: int | None = None) -> dict:
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, cfg, resume, ("train", "steps"))
-    device = pick_device(cfg.device)
-    torch.manual_seed(cfg.train.seed)
+    run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     tokenizer = load_tokenizer(cfg.data.tokenizer)
     vocab = text_vocab(tokenizer)
     sets = load_windows(cfg.data, tokenizer)
@@ -80,26 +72,13 @@ def train_text_teacher(cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = 
                      cond_dim=m.cond_dim, dropout=m.dropout, max_length=cfg.data.length,
                      time_conditioning=m.time_conditioning)
     model = DitDenoiser.from_config(arch, vocab, schedule)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
     split_info = {k: len(v) for k, v in sets.items()}
 
     def save(path: Path, denoiser, trainer_state) -> None:
-        save_text_model(path, denoiser, cfg.name, to_dict(cfg.schedule), tokenizer,
-                        {"train_config": to_dict(cfg), "windows": split_info}, trainer_state)
+        save_model_dir(path, denoiser, {"domain": "text", "name": cfg.name, "schedule": to_dict(cfg.schedule),
+                                        "train_config": to_dict(cfg), "windows": split_info},
+                       trainer_state=trainer_state, files={TOKENIZER_DIR: tokenizer_writer(tokenizer)})
 
-    stream = BatchStream(sets["train"], cfg.train.batch_size, cfg.data.length, vocab.pad_id, cfg.train.seed)
-    task = MdlmTask(model, schedule, stream, sets["valid"], cfg.train, cfg.data.length, device, save)
-    log.info("training %s: %d params, windows %s, device %s", cfg.name,
-             sum(p.numel() for p in model.parameters()), split_info, device)
-    Trainer(task, run_dir, cfg.train.steps, cfg.train.eval_every, cfg.train.save_every, cfg.train.log_every,
-            monitor="valid_nelbo", title=cfg.name, resume=resume, stop_at=stop_at).run()
-    if stop_at is not None and stop_at < cfg.train.steps:
-        return {"stopped_at": stop_at, "steps": cfg.train.steps}
-    best = load_text_model(str(run_dir / "best")).denoiser.to(device)
-    report = {"model": cfg.name, "params": sum(p.numel() for p in best.parameters()), "windows": split_info,
-              "length": cfg.data.length, "tokenizer": cfg.data.tokenizer}
-    report.update(nelbo_vs_unigram(best, sets["train"], {k: sets[k] for k in ("valid", "test")}, schedule,
-                                   cfg.data.length, cfg.train.eval_batch_size, device))
-    (run_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n")
-    return report
+    return fit_teacher(run, cfg.name, model, schedule, sets, cfg.train, cfg.data.length, save,
+                       lambda path: domain.load_model(str(path)).denoiser,
+                       {"windows": split_info, "length": cfg.data.length, "tokenizer": cfg.data.tokenizer})

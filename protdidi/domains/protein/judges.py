@@ -42,7 +42,7 @@ def _download(name: str) -> Path:
 
 
 def load_judge(spec: str | None) -> Judge:
-    from protdidi.teachers.esm_weights import load_fair_esm, load_hf_esm
+    from protdidi.adapters.esm_weights import load_fair_esm, load_hf_esm
 
     spec = spec or PROJECT_JUDGE
     if spec == PROJECT_JUDGE:

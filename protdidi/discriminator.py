@@ -98,12 +98,3 @@ class Discriminator(nn.Module):
         if bad:
             raise CheckpointError(f"{source}: discriminator shape mismatch at {bad[:3]}")
         self.load_state_dict(state, strict=False)
-
-
-def restore_discriminator(teacher: MaskedDenoiser, path, cfg: dict) -> Discriminator:
-    """A student's discriminator: `teacher`'s trunk plus the trainable part saved in `path`."""
-    from protdidi.checkpoint import read_weights
-
-    disc = Discriminator(teacher, int(cfg.get("discriminator", {}).get("unfrozen_blocks", 4)))
-    disc.load_trainable_state(read_weights(path, "discriminator"), f"{path}/discriminator.safetensors")
-    return disc.eval()

@@ -14,6 +14,8 @@ class DitDenoiser(MaskedDenoiser):
     """Wraps `Dit`. The network's time input is σ(t) = −log α(t) (MDLM's convention); with
     `time_conditioning: False` (the OWT checkpoint) the backbone zeroes it and t changes nothing."""
 
+    arch_type, config_class = "dit", DitConfig
+
     def __init__(self, backbone: Dit, vocab: Vocab, schedule: LogLinearSchedule | None = None):
         super().__init__(vocab)
         if backbone.cfg.vocab_size != vocab.size:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
+from protdidi.adapters.checkpoint_pickle import find_value, load_tolerant
 from protdidi.errors import CheckpointError
 from protdidi.models.dit import Dit, DitConfig
-from protdidi.teachers.checkpoint_pickle import find_value, load_tolerant
 
 log = logging.getLogger(__name__)
 PREFIX = "backbone."

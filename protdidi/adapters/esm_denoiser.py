@@ -24,6 +24,7 @@ class EsmDenoiser(MaskedDenoiser):
     """Wraps `Esm2`: adds/removes BOS/EOS framing so the core only sees body tokens. Ignores t."""
 
     time_conditioned = False
+    arch_type, config_class = "esm2", Esm2Config
 
     def __init__(self, backbone: Esm2, vocab: Vocab):
         super().__init__(vocab)
@@ -32,7 +33,8 @@ class EsmDenoiser(MaskedDenoiser):
         self.backbone = backbone
 
     @classmethod
-    def from_config(cls, cfg: Esm2Config, vocab: Vocab) -> EsmDenoiser:
+    def from_config(cls, cfg: Esm2Config, vocab: Vocab, schedule=None) -> EsmDenoiser:
+        """A fresh model; `schedule` is accepted for a uniform signature and unused (the network ignores t)."""
         return cls(Esm2(cfg), vocab)
 
     @property

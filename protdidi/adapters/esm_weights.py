@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
+from protdidi.adapters.esm_alphabet import ESM_TOKENS
 from protdidi.checkpoint import load_state_strict
-from protdidi.domains.protein.alphabet import ESM_TOKENS
 from protdidi.errors import CheckpointError
 from protdidi.models.esm2 import Esm2, Esm2Config
 

@@ -1,0 +1,173 @@
+"""What the benchmark scripts share: result files (JSON + Markdown, written atomically, `--replot` from the saved
+JSON), figures, and the protein scoring every quality benchmark uses (length buckets, the judge, the CATH splits).
+
+Each script keeps only its own question: what it generates, which rows it compares, how its table reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from protdidi.io import write_file_atomic, write_text_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+STUDENTS = ("didi", "idlm")
+
+
+# -- result files ---------------------------------------------------------------------------------------------
+def add_replot(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replot", action="store_true", help="redraw Markdown/PNG from the saved JSON")
+
+
+def save_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, lambda f: f.write(json.dumps(data, indent=1) + "\n"))
+
+
+def run_or_load(args, stem: str, run: Callable[[argparse.Namespace], dict]) -> dict:
+    """`run(args)` with its wall-clock in "total_seconds", saved to `args.out/<stem>.json`; with `--replot`
+    the saved JSON instead."""
+    out = Path(args.out) / f"{stem}.json"
+    if args.replot:
+        return json.loads(out.read_text())
+    t0 = time.perf_counter()
+    result = run(args)
+    result["total_seconds"] = round(time.perf_counter() - t0)
+    save_json(out, result)
+    return result
+
+
+def save_markdown(args, stem: str, text: str) -> None:
+    write_text_atomic(Path(args.out) / f"{stem}.md", lambda f: f.write(text))
+    print(text)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """Markdown table lines."""
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + \
+        ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def command_line() -> str:
+    """The command that reproduces this run, as README and results quote it."""
+    return " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+
+
+def machine(device: str | None = None) -> str:
+    where = f", device {device}" if device else ""
+    return f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads{where}"
+
+
+# -- figures --------------------------------------------------------------------------------------------------
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path, dpi: int = 120) -> None:
+    """tight_layout, then written atomically; the figure is closed."""
+    fig.tight_layout()
+    write_file_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+    pyplot().close(fig)
+
+
+def ci_errorbar(ax, x: list, rows: list[dict], key: str, **kw) -> None:
+    """rows[i][key] with its 95% interval rows[i][key + "_ci95"] as error bars. Interval ends are rounded to 3
+    decimals, so a degenerate one can sit a hair past the estimate: those bars are drawn as zero."""
+    y = [r[key] for r in rows]
+    err = [[max(0.0, v - r[f"{key}_ci95"][0]) for v, r in zip(y, rows, strict=True)],
+           [max(0.0, r[f"{key}_ci95"][1] - v) for v, r in zip(y, rows, strict=True)]]
+    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, **kw)
+
+
+# -- protein scoring ------------------------------------------------------------------------------------------
+def ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+def common_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of the judged protein benchmarks (same buckets, seeds, judge and scoring)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--judge", default=None, help="protdidi-cath-judge (default), an ESM-2 name or a path")
+    parser.add_argument("--buckets", type=ints, default=(50, 100, 200, 300))
+    parser.add_argument("--per-bucket", type=int, default=25)
+    parser.add_argument("--pppl-n", type=int, default=32, help="sequences per row scored with exact PPPL")
+    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser
+
+
+def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], float, dict]:
+    """`args.per_bucket` sequences at each bucket length (bucket k uses seed `args.seed + k`): the sequences,
+    the summed sampling seconds and the sampler's counters averaged over buckets."""
+    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+
+    seqs, seconds, extra = [], 0.0, {}
+    for k, length in enumerate(args.buckets):
+        rep = PROTEIN.generate(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size, sampler,
+                               args.device, progress=False)
+        seqs += [r.seq for r in rep.records]
+        seconds += rep.tokens.seconds
+        for key, value in rep.tokens.extra.items():
+            extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
+    return seqs, seconds, extra
+
+
+class Scorer:
+    """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
+    one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
+    lower = more teacher-like, a proxy beside the independent judge). Per-sequence details (the scored
+    pseudo-perplexity subset among them) stay in `details[label]`."""
+
+    def __init__(self, args):
+        from protdidi.domains.protein.data import default_cath_fasta, split_records
+        from protdidi.domains.protein.evaluate import Reference
+        from protdidi.domains.protein.fasta import read_fasta
+        from protdidi.domains.protein.judges import load_judge
+        from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+
+        self.args, self.rows, self.details = args, [], {}
+        self.teacher = PROTEIN.load_model("teacher")
+        self.judge = load_judge(args.judge)
+        split = split_records(read_fasta(args.fasta or default_cath_fasta()))
+        self.train = [r.seq for r in split["train"]]
+        self.test = [r.seq for r in split["test"]]
+        self.reference = Reference.of(self.test)
+
+    def score(self, label: str, seqs: list[str], extra: dict) -> dict:
+        from protdidi.domains.protein.alphabet import encode_protein
+        from protdidi.domains.protein.evaluate import row_metrics
+        from protdidi.tasks.mdlm import evaluate_nelbo
+
+        row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,
+                                               self.args.pppl_n, self.args.seed, progress=False)
+        t = self.teacher
+        tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
+        row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)
+        self.rows.append({**row, **extra})
+        lo, hi = row["judge_pppl_ci95"]
+        print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} ({lo:.2f}-{hi:.2f}), "
+              f"entropy {row['entropy_bits']:.3f} bits", file=sys.stderr)
+        return row
+
+    def meta(self) -> dict:
+        args = self.args
+        return {"command": command_line(),
+                "judge": self.judge.name, "buckets": list(args.buckets), "per_bucket": args.per_bucket,
+                "seed": args.seed, "pppl_n": args.pppl_n, "machine": machine(args.device)}

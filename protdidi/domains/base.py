@@ -1,0 +1,98 @@
+"""What a domain plug-in provides, and the flows every domain shares (generation, checkpoint loading).
+
+A domain is one object (`DOMAIN` in `protdidi/domains/<name>/plugin.py`, registered in `protdidi.domains.DOMAINS`)
+that knows its vocabulary, data, model formats, output format and evaluation. The CLI and the Python API call its
+methods and never ask which domain it is; options that only some domains take are declared in `options` and
+checked in one place (`protdidi.cli.options.check_domain_options`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from protdidi.generation import TokenGeneration, check_counts, generate_rows
+from protdidi.loaded import LoadedModel, load_model_dir
+from protdidi.vocab import Vocab
+
+
+@dataclass
+class Generated:
+    """Records in the domain's output format, with what the summary line reports."""
+
+    records: list
+    tokens: TokenGeneration
+    lengths: list[int]
+
+
+class Domain:
+    name: str = ""
+    run_prefix: str = ""  # default run names: <run_prefix>-<method>
+    data_key: str = ""  # the config key that --data sets
+    teacher_config: type = None  # the `train-teacher` config dataclass
+    distill_config: type = None  # the `distill` config dataclass (a `protdidi.methods.run.DistillRunConfig`)
+    options: ClassVar[dict[str, frozenset[str]]] = {}  # command → the domain-specific CLI options it takes
+
+    # -- models -------------------------------------------------------------------------------------------
+    def load_model(self, spec: str | None, tokenizer: str | None = None) -> LoadedModel:
+        """A shipped name, a protdidi checkpoint directory, or a published format this domain reads."""
+        raise NotImplementedError
+
+    def weights_file(self, spec: str) -> Path:
+        """The file holding a model's weights (what a student's teacher reference fingerprints)."""
+        raise NotImplementedError
+
+    def checkpoint_vocab(self, path: Path, cfg: dict) -> tuple[Vocab, dict]:
+        """The vocabulary a protdidi checkpoint of this domain must carry, and its `LoadedModel` fields."""
+        raise NotImplementedError
+
+    def load_checkpoint(self, path: Path) -> LoadedModel:
+        return load_model_dir(path, self)
+
+    # -- generation ---------------------------------------------------------------------------------------
+    def choose_lengths(self, model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:
+        raise NotImplementedError
+
+    def records(self, model: LoadedModel, rows: list[torch.Tensor], provenance: dict) -> list:
+        """Output records (FASTA records, JSONL dicts) for generated token rows."""
+        raise NotImplementedError
+
+    def write(self, records: list, path: str, fmt: str | None = None) -> None:
+        raise NotImplementedError
+
+    def describe(self, result: Generated) -> tuple[str, str]:
+        """(what was generated, e.g. "8 sequences, 960 residues"; the rate, e.g. "12.3 seq/s")."""
+        raise NotImplementedError
+
+    def summary(self, result: Generated, output: str) -> str:
+        """The closing stderr line of `generate`: count, size, NFE, extra network calls, wall-clock."""
+        what, rate = self.describe(result)
+        extra = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in result.tokens.extra.items())
+        return f"{what}, nfe={result.tokens.nfe}{extra}, {result.tokens.seconds:.1f} s ({rate}) -> {output}"
+
+    def generate(self, model: LoadedModel, n: int, nfe: int, length: int | None = None, seed: int = 0,
+                 batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu",
+                 progress: bool = True) -> Generated:
+        """n samples with `nfe` denoiser calls each. One generator seeded by `seed` draws the lengths (where the
+        domain draws them), then every sampling step: the same seed and batch size give the same records."""
+        check_counts(n, nfe, batch_size)
+        g = torch.Generator().manual_seed(seed)
+        lengths = self.choose_lengths(model, n, length, g)
+        tokens = generate_rows(model, lengths, nfe, g, batch_size, sampler, device, progress)
+        provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
+        return Generated(self.records(model, tokens.rows, provenance), tokens, lengths)
+
+    # -- training and evaluation --------------------------------------------------------------------------
+    def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
+        raise NotImplementedError
+
+    def distill_setup(self, cfg, device: torch.device):
+        """The teacher, data, evaluator and checkpoint fields of a distillation run (`DistillSetup`)."""
+        raise NotImplementedError
+
+    def evaluate(self, samples: str, out_dir: Path, options: dict, progress: bool = True) -> tuple[str, list[str]]:
+        """Write a report into `out_dir`; returns its Markdown table and notes for stderr."""
+        raise NotImplementedError

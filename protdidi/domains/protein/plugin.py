@@ -1,0 +1,64 @@
+"""The protein domain as a plug-in: ESM-2 alphabet, FASTA in and out, CATH data, the project judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from protdidi.domains.base import Domain, Generated
+from protdidi.domains.protein.alphabet import protein_vocab
+from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
+from protdidi.domains.protein.fasta import write_fasta
+from protdidi.domains.protein.generate import choose_lengths, protein_records
+from protdidi.domains.protein.models import load_protein_model, weights_file
+from protdidi.domains.protein.teacher import TeacherRunConfig, train_teacher
+
+
+class ProteinDomain(Domain):
+    name = "protein"
+    run_prefix = "protdidi-cath"
+    data_key = "data.fasta"
+    teacher_config = TeacherRunConfig
+    distill_config = ProteinDistillConfig
+    options: ClassVar[dict[str, frozenset[str]]] = {"evaluate": frozenset({"reference", "train", "judge", "esmfold"})}
+
+    def load_model(self, spec, tokenizer=None):
+        return load_protein_model(spec, self)
+
+    def weights_file(self, spec):
+        return weights_file(spec)
+
+    def checkpoint_vocab(self, path, cfg):
+        return protein_vocab(), {"lengths": {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}}
+
+    def choose_lengths(self, model, n, length, generator):
+        return choose_lengths(model, n, length, generator)
+
+    def records(self, model, rows, provenance):
+        return protein_records(model, rows, provenance)
+
+    def write(self, records, path, fmt=None):
+        write_fasta(records, path)
+
+    def describe(self, result: Generated) -> tuple[str, str]:
+        n = len(result.records)
+        return f"{n} sequences, {sum(result.lengths)} residues", f"{n / result.tokens.seconds:.1f} seq/s"
+
+    def train_teacher(self, cfg, run_dir, resume=False, stop_at=None):
+        return train_teacher(self, cfg, run_dir, resume, stop_at)
+
+    def distill_setup(self, cfg, device):
+        return protein_distill_setup(self, cfg, device)
+
+    def evaluate(self, samples, out_dir, options, progress=True):
+        from protdidi.domains.protein.evaluate import evaluate, markdown, plddt_note
+
+        report = evaluate(samples, Path(out_dir), options.get("reference"), options.get("train"),
+                          options.get("judge"), options["pppl_n"], options["seed"], progress=progress,
+                          esmfold=options.get("esmfold"))
+        notes = [f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}"] \
+            if options.get("esmfold") and "skipped" in report["esmfold"] else []
+        return markdown(report["rows"], report["judge"], plddt_note(report)), notes
+
+
+DOMAIN = ProteinDomain()

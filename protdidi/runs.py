@@ -1,0 +1,92 @@
+"""The skeleton every training command shares: check the run directory, pick the device (and join a torchrun
+process group), seed, save the resolved config, run the `Trainer`, honour `--stop-at`, write the report.
+
+Entry points: `protdidi train-teacher` (both domains, through `fit_teacher`), `train-judge`, `train-evaluator`
+and `distill` (`protdidi.methods.run`). Each builds its model and data, then hands them to a `Run`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+import yaml
+
+from protdidi import distributed as dist
+from protdidi.batching import BatchStream
+from protdidi.config import check_run_dir, to_dict
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.io import write_text_atomic
+from protdidi.schedule import LogLinearSchedule
+from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
+from protdidi.trainer import Trainer
+
+log = logging.getLogger(__name__)
+
+
+class Run:
+    """One training run in `run_dir`. Construction checks the directory (a fresh run refuses one that holds a run;
+    `--resume` refuses a changed config, except the `extendable` step count), picks `cfg.device` (under torchrun
+    with `distributed`, one device per process) and seeds torch with `seed`, before any data or model is built."""
+
+    def __init__(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None, seed: int = 0,
+                 extendable: tuple[str, str] = ("train", "steps"), distributed: bool = False):
+        self.cfg, self.dir, self.resume, self.stop_at = cfg, Path(run_dir), resume, stop_at
+        check_run_dir(self.dir, cfg, resume, extendable)
+        device = dist.pick_device(cfg.device)
+        if distributed:
+            device = dist.local_device(device)
+            dist.init_from_env(device)
+        self.device, self.primary = device, dist.rank() == 0
+        torch.manual_seed(seed)
+
+    def start(self) -> None:
+        """Create the directory and save the resolved config (config.yaml), once the inputs have been read."""
+        if self.primary:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            text = yaml.safe_dump(to_dict(self.cfg), sort_keys=False)
+            write_text_atomic(self.dir / "config.yaml", lambda f: f.write(text))
+
+    def train(self, task, loop, monitor: str, title: str, panels: list[tuple[str, ...]] | None = None,
+              snapshot_minutes: tuple[float, ...] = ()) -> dict:
+        """`loop` has steps, eval_every, save_every and log_every (`OptimConfig`, `DistillLoopConfig`)."""
+        result = Trainer(task, self.dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
+                         monitor=monitor, title=title, resume=self.resume, stop_at=self.stop_at,
+                         primary=self.primary, panels=panels, snapshot_minutes=snapshot_minutes).run()
+        dist.barrier()
+        return result
+
+    def finished(self, steps: int) -> bool:
+        """Whether this invocation ran to the end of the schedule (not stopped early by `--stop-at`)."""
+        return self.stop_at is None or self.stop_at >= steps
+
+    def stopped(self, steps: int) -> dict:
+        return {"stopped_at": self.stop_at, "steps": steps}
+
+    def write_report(self, report: dict) -> dict:
+        write_text_atomic(self.dir / "report.json", lambda f: f.write(json.dumps(report, indent=1) + "\n"))
+        return report
+
+
+def fit_teacher(run: Run, name: str, model: MaskedDenoiser, schedule: LogLinearSchedule,
+                sets: dict[str, list[torch.Tensor]], train: OptimConfig, max_length: int,
+                save: Callable[[Path, MaskedDenoiser, dict | None], None],
+                load_best: Callable[[Path], MaskedDenoiser], info: dict) -> dict:
+    """Train a masked-diffusion teacher with MDLM's NELBO on `sets["train"]` (validated on `sets["valid"]`), then
+    write report.json: `info`, and NELBO perplexity on valid/test next to the unigram baseline (`nelbo_vs_unigram`)."""
+    run.start()
+    stream = BatchStream(sets["train"], train.batch_size, max_length, model.vocab.pad_id, train.seed)
+    task = MdlmTask(model, schedule, stream, sets["valid"], train, max_length, run.device, save)
+    log.info("training %s: %d params, %s, device %s", name, sum(p.numel() for p in model.parameters()), info,
+             run.device)
+    run.train(task, train, monitor="valid_nelbo", title=name)
+    if not run.finished(train.steps):
+        return run.stopped(train.steps)
+    best = load_best(run.dir / "best").to(run.device)
+    report = {"model": name, "params": sum(p.numel() for p in best.parameters()), **info}
+    report.update(nelbo_vs_unigram(best, sets["train"], {k: sets[k] for k in ("valid", "test")}, schedule,
+                                   max_length, train.eval_batch_size, run.device))
+    return run.write_report(report)

@@ -1,1 +1,0 @@
-"""Teacher adapters: turn weights in some published format into a `MaskedDenoiser`."""
