@@ -33,8 +33,10 @@ def check_counts(n: int, nfe: int, batch_size: int) -> None:
 
 
 def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: torch.Generator, batch_size: int,
-                  sampler: str = "ancestral", device: str = "cpu", progress: bool = True) -> TokenGeneration:
-    """Sample one sequence per entry of `lengths` with `nfe` denoiser calls each."""
+                  sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
+                  templates: list[torch.Tensor] | None = None) -> TokenGeneration:
+    """Sample one sequence per entry of `lengths` with `nfe` denoiser calls each. `templates` (conditional
+    generation): per sample, Long[length] ids to keep, with the mask id at the positions to design."""
     check_counts(len(lengths), nfe, batch_size)
     n = len(lengths)
     order = sorted(range(n), key=lambda i: (lengths[i], i))
@@ -49,8 +51,13 @@ def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: t
             chunk = order[b:b + batch_size]
             sizes = torch.tensor([lengths[i] for i in chunk])
             valid = torch.arange(int(sizes.max()))[None, :] < sizes[:, None]
+            batch = None
+            if templates is not None:
+                batch = torch.full(valid.shape, model.denoiser.vocab.pad_id, dtype=torch.long)
+                for r, i in enumerate(chunk):
+                    batch[r, :lengths[i]] = templates[i]
             gen = engine.sample(model.denoiser, len(chunk), valid.shape[1], nfe, generator=generator, device=device,
-                                valid=None if bool(valid.all()) else valid)
+                                valid=None if bool(valid.all()) else valid, template=batch)
             for key, value in gen.extra.items():  # per-sequence counts: weight by the batch size
                 extra[key] = extra.get(key, 0) + value * len(chunk)
             for i, row in zip(chunk, gen.tokens.cpu(), strict=True):

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from protdidi import distributed as dist
+import protdidi.distributed as dist
 from protdidi.batching import BatchStream
 from protdidi.config import check_run_dir, to_dict
 from protdidi.denoiser import MaskedDenoiser

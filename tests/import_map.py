@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "protdidi"
 
 # Lowest first. Patterns match dotted module names; the first layer with a matching pattern wins.
 LAYERS = [
-    ("foundation", ["protdidi", "protdidi.errors", "protdidi.io", "protdidi.config", "protdidi.registry",
+    ("foundation", ["protdidi.errors", "protdidi.io", "protdidi.config", "protdidi.registry",
                     "protdidi.vocab", "protdidi.schedule", "protdidi.stats", "protdidi.assets"]),
     ("core", ["protdidi.process", "protdidi.denoiser", "protdidi.batching", "protdidi.distributed",
               "protdidi.trainer", "protdidi.checkpoint", "protdidi.discriminator", "protdidi.models*"]),
@@ -24,7 +24,7 @@ LAYERS = [
     ("runs", ["protdidi.loaded", "protdidi.generation", "protdidi.runs"]),
     ("methods", ["protdidi.methods*"]),
     ("domains", ["protdidi.domains*"]),
-    ("interface", ["protdidi.cli*", "protdidi.__main__"]),
+    ("interface", ["protdidi", "protdidi.api", "protdidi.cli*", "protdidi.__main__"]),
 ]
 
 

@@ -1,5 +1,6 @@
-"""One contract over every sampler: carry-over, no mask left, sampleable ids only, seeded, exact NFE; over both
-denoiser variants (plain; dropout 0.1 with ESM-2 token dropout)."""
+"""One contract over every sampler: carry-over, no mask left, sampleable ids only, seeded, exact NFE, and conditioning
+(fixed template tokens kept byte for byte, in padded batches too; an all-designable template is the unconditional
+draw); over both denoiser variants (plain; dropout 0.1 with ESM-2 token dropout)."""
 
 import itertools
 
@@ -51,6 +52,46 @@ def test_sampler_contract(name, steps, any_denoiser, vocab):
     assert torch.equal(gen.tokens, again.tokens)
     assert not torch.equal(gen.tokens, other.tokens)
     assert gen.seconds > 0
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
+@pytest.mark.parametrize("steps", [1, 4, 16])
+def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
+    """A template fixes some tokens (the mask id marks designed positions): the fixed tokens come out unchanged (also
+    rare ids like X that a sampler never emits), every designed position is filled with a sampleable id, NFE is
+    `steps` exactly, the first denoiser input is the template, and the draw is seeded."""
+    sampler = build(name, any_denoiser)
+    g = torch.Generator().manual_seed(5)
+    template = torch.tensor(vocab.sampleable_ids())[torch.randint(0, 20, (6, 20), generator=g)]
+    template[0, 3] = vocab.index("X")
+    designed = torch.rand(6, 20, generator=g) < 0.4
+    designed[1] = True  # one row entirely designed, one entirely fixed
+    designed[2] = False
+    template = template.masked_fill(designed, vocab.mask_id)
+    rec = Recorder(any_denoiser)
+    gen = sampler.sample(rec, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
+    assert gen.nfe == steps == len(rec.inputs)
+    assert torch.equal(rec.inputs[0], template)
+    assert torch.equal(gen.tokens[~designed], template[~designed]), "a fixed token changed"
+    assert vocab.sampleable_mask()[gen.tokens[designed]].all() and not (gen.tokens == vocab.mask_id).any()
+    again = sampler.sample(any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
+    assert torch.equal(gen.tokens, again.tokens)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
+def test_all_designable_template_is_the_unconditional_draw(name, any_denoiser, vocab):
+    sampler = build(name, any_denoiser)
+    valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
+    plain = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid)
+    template = torch.full((3, 12), vocab.mask_id)
+    cond = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+                          template=template)
+    assert torch.equal(plain.tokens, cond.tokens)
+    fixed = template.clone()
+    fixed[:, :2] = vocab.index("M")  # padded rows keep padding; fixed tokens inside them stay
+    out = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+                         template=fixed)
+    assert (out.tokens[:, :2] == vocab.index("M")).all() and (out.tokens[~valid] == vocab.pad_id).all()
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS.names()))

@@ -156,6 +156,17 @@ def test_text_pipeline_end_to_end_on_the_cli(corpus, tmp_path):
     run_cli("generate", "--domain", "text", "--model", str(students["didi"]), "--sampler", "rgas", "--n", "2",
             "--nfe", "4", "-o", str(tmp_path / "rgas.txt"), "--quiet")
     assert (tmp_path / "rgas.txt").read_text().strip()
+    prompted = tmp_path / "prompt.jsonl"  # a prompt prefix: BOS + its tokens are kept, the rest is generated
+    run_cli("generate", "--domain", "text", "--model", str(students["idlm"]), "--template", "the king", "--n", "2",
+            "--nfe", "4", "-o", str(prompted), "--quiet")
+    from protdidi.domains.text.tokenizer import load_tokenizer
+
+    prefix = load_tokenizer(str(tok_dir))("the king", add_special_tokens=False)["input_ids"]
+    for r in map(json.loads, prompted.read_text().splitlines()):
+        assert r["tokens"][1:1 + len(prefix)] == prefix and r["condition"] == f"prompt_tokens={len(prefix)}"
+    bad = run_cli("generate", "--domain", "text", "--model", str(students["idlm"]), "--motif", "5,AA,5", "-o",
+                  str(tmp_path / "m.jsonl"), check=False)
+    assert "--motif does not apply to --domain text" in one_line_error(bad) and not (tmp_path / "m.jsonl").exists()
     ev_run = tmp_path / "evaluator"
     run_cli("train-evaluator", "--data", str(corpus), "-o", str(ev_run),
             *sets(["model.n_layer=1", "model.n_embd=32", "model.n_head=2", f"data.tokenizer={tok_dir}",

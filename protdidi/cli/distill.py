@@ -7,7 +7,7 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import check_domain_options, data_override, domain_option, run_options
+from protdidi.cli.options import data_override, domain_option, run_options
 from protdidi.methods import METHODS
 
 
@@ -35,7 +35,7 @@ def distill(domain, method, config_path, teacher, tokenizer, data, overrides, ru
     from protdidi.methods.run import run_distillation
 
     plugin = DOMAINS.get(domain)
-    check_domain_options(plugin, "distill", tokenizer=tokenizer)
+    plugin.check_options("distill", tokenizer=tokenizer)
     overrides = list(overrides) + data_override(plugin, data) + ([f"teacher={teacher}"] if teacher else [])
     overrides += ([f"method={method}"] if method else []) + ([f"tokenizer={tokenizer}"] if tokenizer else [])
     cfg = load_config(plugin.distill_config, config_path, overrides)

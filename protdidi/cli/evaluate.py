@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import check_domain_options, domain_option, positive_int
+from protdidi.cli.options import domain_option, positive_int
 
 
 @cli.command()
@@ -39,7 +39,7 @@ def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluato
     from protdidi.domains import DOMAINS
 
     plugin = DOMAINS.get(domain)
-    check_domain_options(plugin, "evaluate", reference=reference, train=train, judge=judge, esmfold=esmfold,
+    plugin.check_options("evaluate", reference=reference, train=train, judge=judge, esmfold=esmfold,
                          evaluator=evaluator)
     options = {"reference": reference, "train": train, "judge": judge, "pppl_n": pppl_n, "esmfold": esmfold,
                "evaluator": evaluator, "batch_size": batch_size, "device": device, "seed": seed}

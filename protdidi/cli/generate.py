@@ -7,7 +7,7 @@ import sys
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import check_domain_options, domain_option, positive_int
+from protdidi.cli.options import domain_option, positive_int
 from protdidi.sampling import SAMPLERS
 
 
@@ -17,9 +17,9 @@ from protdidi.sampling import SAMPLERS
               help="Number of sequences.")
 @click.option("--nfe", type=int, default=16, show_default=True, callback=positive_int("--nfe"),
               help="Denoiser evaluations (sampling steps) per sequence.")
-@click.option("--length", type=int, default=None, callback=positive_int("--length"),
+@click.option("--length", default=None, metavar="N|MIN-MAX",
               help="Length of every sequence [default: proteins, drawn from the training length distribution; "
-                   "text, the model's window].")
+                   "text, the model's window]; with --motif, MIN-MAX bounds the total length.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same file.")
 @click.option("--batch-size", type=int, default=16, show_default=True, callback=positive_int("--batch-size"),
               help="Sequences per forward pass (neighbouring lengths share a batch). Small batches stay in CPU cache.")
@@ -32,23 +32,36 @@ from protdidi.sampling import SAMPLERS
 @click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda, cuda:1, ...).")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
               help="Text models from an MDLM .ckpt/HF dir: their tokenizer (default gpt2).")
+@click.option("--template", default=None, metavar="SEQ|FASTA",
+              help="Conditional generation. Proteins: a sequence (or a FASTA of them) whose '_' positions are designed "
+                   "and every other letter kept; --n samples per template. Text: a prompt the window starts with.")
+@click.option("--redesign", default=None, metavar="START-END[,...]",
+              help="Proteins: also design these 1-based, inclusive ranges of --template.")
+@click.option("--motif", default=None, metavar="CONTIG",
+              help="Proteins: motif scaffolding, e.g. 10-40,MOTIFSEQ,5-15,MOTIF2,10-40 (ranges are designed spacers "
+                   "with lengths drawn per sample; letters are fixed motifs).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "txt"]), default=None,
               help="Text output format [default: txt for *.txt, else jsonl].")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Output path (FASTA for proteins; JSONL or text for text), or - for stdout.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, fmt, output, quiet):
-    """Generate protein sequences (FASTA) or text windows (JSONL / plain text).
+def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, template, redesign, motif,
+             fmt, output, quiet):
+    """Generate protein sequences (FASTA) or text windows (JSONL / plain text), unconditionally or conditioned on a
+    template, redesigned ranges or a motif contig.
 
-    Each FASTA header holds an id, the length, the model name, the NFE and the seed; each JSONL record holds
-    the text, its token ids, the model, the NFE and the seed.
+    Each FASTA header holds an id, the length, the model name, the NFE, the seed, the sampler and the condition
+    (template id and designed ranges, or the contig with its drawn spacer lengths); each JSONL record holds the text,
+    its token ids, the model, the NFE and the seed.
     """
     from protdidi.domains import DOMAINS
 
     plugin = DOMAINS.get(domain)
-    check_domain_options(plugin, "generate", tokenizer=tokenizer, format=fmt)
+    condition = {"template": template, "redesign": redesign, "motif": motif}
+    plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
     loaded = plugin.load_model(model, tokenizer)
-    result = plugin.generate(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet)
+    result = plugin.generate(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,
+                             condition=condition)
     plugin.write(result.records, output, fmt)
     if not quiet:
         click.echo(plugin.summary(result, output), err=True)

@@ -32,16 +32,6 @@ def domain_option(f):
                         help=DOMAIN_HELP)(f)
 
 
-def check_domain_options(domain, command: str, **given) -> None:
-    """`given`: the domain-specific options of `command` (name → value, None when not given). An option the chosen
-    domain does not take is a usage error, so that nothing is silently ignored."""
-    accepted = domain.options.get(command, frozenset())
-    unused = [f"--{name}" for name, value in given.items() if value is not None and name not in accepted]
-    if unused:
-        raise click.UsageError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
-                               f"--domain {domain.name}")
-
-
 def data_override(domain, data: str | None) -> list[str]:
     """`--data` as a config override of the domain's data key (data.fasta for proteins, data.path for text)."""
     return [f"{domain.data_key}={data}"] if data else []

@@ -3,7 +3,7 @@
 A domain is one object (`DOMAIN` in `protdidi/domains/<name>/plugin.py`, registered in `protdidi.domains.DOMAINS`)
 that knows its vocabulary, data, model formats, output format and evaluation. The CLI and the Python API call its
 methods and never ask which domain it is; options that only some domains take are declared in `options` and
-checked in one place (`protdidi.cli.options.check_domain_options`).
+checked in one place (`Domain.check_options`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,20 @@ from typing import ClassVar
 
 import torch
 
+from protdidi.errors import UserError
 from protdidi.generation import TokenGeneration, check_counts, generate_rows
 from protdidi.loaded import LoadedModel, load_model_dir
 from protdidi.vocab import Vocab
+
+
+@dataclass
+class Plan:
+    """What to generate: one length per sample, and for conditional generation one template per sample (ids, the
+    mask id where designed) with the header fields that record its condition."""
+
+    lengths: list[int]
+    templates: list[torch.Tensor] | None = None
+    labels: list[str] | None = None
 
 
 @dataclass
@@ -36,6 +47,15 @@ class Domain:
     distill_config: type = None  # the `distill` config dataclass (a `protdidi.methods.run.DistillRunConfig`)
     options: ClassVar[dict[str, frozenset[str]]] = {}  # command → the domain-specific CLI options it takes
 
+    def check_options(self, command: str, **given) -> None:
+        """`given`: the domain-specific options of `command` (name → value, None when not given). An option this
+        domain does not take is an error, so that nothing is silently ignored (the CLI and the Python API)."""
+        accepted = self.options.get(command, frozenset())
+        unused = [f"--{name}" for name, value in given.items() if value is not None and name not in accepted]
+        if unused:
+            raise UserError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
+                            f"--domain {self.name}")
+
     # -- models -------------------------------------------------------------------------------------------
     def load_model(self, spec: str | None, tokenizer: str | None = None) -> LoadedModel:
         """A shipped name, a protdidi checkpoint directory, or a published format this domain reads."""
@@ -53,11 +73,19 @@ class Domain:
         return load_model_dir(path, self)
 
     # -- generation ---------------------------------------------------------------------------------------
-    def choose_lengths(self, model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:
+    def plan(self, model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator,
+             condition: dict) -> Plan:
+        """Lengths (and templates) of the samples. `condition` holds the conditioning options the domain takes
+        (`options["generate"]`), None where not given; without any, `n` unconditional samples."""
         raise NotImplementedError
 
-    def records(self, model: LoadedModel, rows: list[torch.Tensor], provenance: dict) -> list:
-        """Output records (FASTA records, JSONL dicts) for generated token rows."""
+    def records(self, model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
+                labels: list[str] | None = None) -> list:
+        """Output records (FASTA records, JSONL dicts) for generated token rows; `labels` record each condition."""
+        raise NotImplementedError
+
+    def text_of(self, record) -> str:
+        """A record's sequence or text, as the Python API returns it."""
         raise NotImplementedError
 
     def write(self, records: list, path: str, fmt: str | None = None) -> None:
@@ -73,17 +101,18 @@ class Domain:
         extra = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in result.tokens.extra.items())
         return f"{what}, nfe={result.tokens.nfe}{extra}, {result.tokens.seconds:.1f} s ({rate}) -> {output}"
 
-    def generate(self, model: LoadedModel, n: int, nfe: int, length: int | None = None, seed: int = 0,
-                 batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu",
-                 progress: bool = True) -> Generated:
-        """n samples with `nfe` denoiser calls each. One generator seeded by `seed` draws the lengths (where the
-        domain draws them), then every sampling step: the same seed and batch size give the same records."""
+    def generate(self, model: LoadedModel, n: int, nfe: int, length: int | str | None = None, seed: int = 0,
+                 batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
+                 condition: dict | None = None) -> Generated:
+        """n samples (per template, when conditioned) with `nfe` denoiser calls each. One generator seeded by `seed`
+        draws the lengths (or spacer lengths) where the domain draws them, then every sampling step: the same seed
+        and batch size give the same records."""
         check_counts(n, nfe, batch_size)
         g = torch.Generator().manual_seed(seed)
-        lengths = self.choose_lengths(model, n, length, g)
-        tokens = generate_rows(model, lengths, nfe, g, batch_size, sampler, device, progress)
+        plan = self.plan(model, n, length, g, condition or {})
+        tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device, progress, plan.templates)
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
-        return Generated(self.records(model, tokens.rows, provenance), tokens, lengths)
+        return Generated(self.records(model, tokens.rows, provenance, plan.labels), tokens, plan.lengths)
 
     # -- training and evaluation --------------------------------------------------------------------------
     def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from protdidi import distributed as dist
+import protdidi.distributed as dist
 from protdidi.batching import BatchStream
 from protdidi.config import to_dict
 from protdidi.errors import UserError

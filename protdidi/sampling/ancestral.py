@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.process import prior
-from protdidi.sampling.base import Generation, categorical_step
+from protdidi.sampling.base import Generation, categorical_step, start_state
 from protdidi.schedule import LogLinearSchedule, time_grid
 
 
@@ -34,18 +33,18 @@ class AncestralSampler:
         generator: torch.Generator | None = None,
         device: torch.device | str = "cpu",
         valid: torch.Tensor | None = None,
+        template: torch.Tensor | None = None,
     ) -> Generation:
         """Sample `num` sequences of `length` tokens; `valid` (Bool[num, length]) marks the positions of
-        shorter sequences in a padded batch (the rest stay padding and are hidden from attention)."""
+        shorter sequences in a padded batch (the rest stay padding and are hidden from attention); `template`
+        (Long[num, length]) fixes tokens and marks designed positions with the mask id (`start_state`)."""
         if num < 1 or length < 1 or steps < 1:
             raise ValueError(f"num, length and steps must be >= 1 (got {num}, {length}, {steps})")
         start = time.perf_counter()
         vocab = denoiser.vocab
         sampleable = vocab.sampleable_mask(device)
-        x = prior((num, length), vocab.mask_id, device)
-        if valid is not None:
-            valid = valid.to(device)
-            x = x.masked_fill(~valid, vocab.pad_id)
+        x = start_state(num, length, vocab, device, valid, template)
+        valid = None if valid is None else valid.to(device)
         grid = time_grid(steps)
         alphas = self.schedule.alpha(grid).tolist()
         alphas[-1] = 1.0  # t = 0 exactly: no mask may survive the final step

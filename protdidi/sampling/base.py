@@ -1,10 +1,13 @@
-"""What every sampler shares: the result record and the float64 ancestral categorical step."""
+"""What every sampler shares: the result record, the start state (all mask, or a template for conditional
+generation) and the float64 ancestral categorical step."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+
+from protdidi.process import prior
 
 
 @dataclass
@@ -16,6 +19,23 @@ class Generation:
     nfe: int
     seconds: float
     extra: dict
+
+
+def start_state(num: int, length: int, vocab, device, valid: torch.Tensor | None = None,
+                template: torch.Tensor | None = None) -> torch.Tensor:
+    """The tokens a sampler starts from: all mask (the t = 1 prior), or `template` (Long[num, length]: the tokens to
+    keep where they are fixed, the mask id where they are designed), with padding where `valid` (Bool[num, length])
+    is False. Fixed tokens are never changed afterwards (the categorical step and SUBS carry unmasked tokens over), and
+    designed positions are revealed on the sampler's own time grid; an all-mask template is the unconditional prior."""
+    if template is None:
+        x = prior((num, length), vocab.mask_id, device)
+    else:
+        if tuple(template.shape) != (num, length):
+            raise ValueError(f"template shape {tuple(template.shape)} is not ({num}, {length})")
+        x = template.to(device=device, dtype=torch.long).clone()
+    if valid is not None:
+        x = x.masked_fill(~valid.to(device), vocab.pad_id)
+    return x
 
 
 def categorical_step(

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.denoiser import MaskedDenoiser, subs
-from protdidi.process import prior
-from protdidi.sampling.base import Generation, categorical_step
+from protdidi.sampling.base import Generation, categorical_step, start_state
 from protdidi.schedule import LogLinearSchedule, time_grid
 
 
@@ -76,19 +75,18 @@ class RgasSampler(RgasSettings):
 
     def sample(self, denoiser: MaskedDenoiser, num: int, length: int, steps: int,
                generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-               valid: torch.Tensor | None = None) -> Generation:
+               valid: torch.Tensor | None = None, template: torch.Tensor | None = None) -> Generation:
+        """As `AncestralSampler.sample`; only designed (masked) positions are tilted, re-ranking scores whole
+        sequences."""
         if num < 1 or length < 1 or steps < 1:
             raise ValueError(f"num, length and steps must be >= 1 (got {num}, {length}, {steps})")
         start = time.perf_counter()
         vocab = denoiser.vocab
         disc = self.discriminator.to(device).eval()
         sampleable = vocab.sampleable_mask(device)
-        x = prior((num, length), vocab.mask_id, device)
-        full = torch.ones((num, length), dtype=torch.bool, device=device)
-        if valid is not None:
-            valid = valid.to(device)
-            x = x.masked_fill(~valid, vocab.pad_id)
-        region = full if valid is None else valid
+        x = start_state(num, length, vocab, device, valid, template)
+        valid = None if valid is None else valid.to(device)
+        region = torch.ones((num, length), dtype=torch.bool, device=device) if valid is None else valid
         grid = time_grid(steps)
         alphas = self.schedule.alpha(grid).tolist()
         alphas[-1] = 1.0

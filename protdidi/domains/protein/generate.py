@@ -1,13 +1,25 @@
-"""Protein generation output: lengths from the model's training distribution, FASTA records with provenance."""
+"""Protein generation plans and output: lengths from the model's training distribution (or a template, or a motif
+contig), FASTA records whose headers record the model, NFE, seed, sampler and condition."""
 
 from __future__ import annotations
 
 import torch
 
+from protdidi.domains.base import Plan
+from protdidi.domains.protein.conditions import DESIGN, motif_designs, template_designs
 from protdidi.domains.protein.data import draw_lengths
 from protdidi.domains.protein.fasta import ProteinRecord
 from protdidi.errors import UserError
 from protdidi.loaded import LoadedModel
+
+
+def single_length(length: int | str | None) -> int | None:
+    """`--length N` (a MIN-MAX range bounds a motif contig only)."""
+    if length is None or isinstance(length, int):
+        return length
+    if not length.strip().isdigit():
+        raise UserError(f"--length {length!r}: expected a number (MIN-MAX applies to --motif only)")
+    return int(length)
 
 
 def choose_lengths(model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:
@@ -21,10 +33,33 @@ def choose_lengths(model: LoadedModel, n: int, length: int | None, generator: to
     return draw_lengths(model.lengths, n, generator)
 
 
-def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict) -> list[ProteinRecord]:
-    """One record per row: `>protdidi_00000 len=360 model=NAME nfe=16 seed=0 sampler=ancestral`."""
+def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator,
+                 condition: dict) -> Plan:
+    template, redesign, motif = (condition.get(k) for k in ("template", "redesign", "motif"))
+    if redesign is not None and template is None:
+        raise UserError("--redesign needs --template (the sequence whose ranges are redesigned)")
+    if template is not None and motif is not None:
+        raise UserError("--template and --motif exclude each other (a motif contig builds its own template)")
+    if template is not None:
+        if length is not None:
+            raise UserError("--template fixes the length; --length does not apply")
+        designs = template_designs(template, redesign, n, model.max_length)
+    elif motif is not None:
+        designs = motif_designs(motif, None if length is None else str(length), n, model.max_length, generator)
+    else:
+        return Plan(choose_lengths(model, n, single_length(length), generator))
+    vocab = model.denoiser.vocab
+    templates = [torch.tensor([vocab.mask_id if c == DESIGN else vocab.index(c) for c in d.template])
+                 for d in designs]
+    return Plan([len(d.template) for d in designs], templates, [d.label for d in designs])
+
+
+def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
+                    labels: list[str] | None = None) -> list[ProteinRecord]:
+    """One record per row: `>protdidi_00000 len=360 model=NAME nfe=16 seed=0 sampler=ancestral [condition]`."""
     vocab = model.denoiser.vocab
     return [ProteinRecord(id=f"protdidi_{i:05d}", seq=vocab.decode(row),
                           description=f"len={len(row)} model={model.name} nfe={provenance['nfe']} "
-                                      f"seed={provenance['seed']} sampler={provenance['sampler']}")
+                                      f"seed={provenance['seed']} sampler={provenance['sampler']}"
+                                      + (f" {labels[i]}" if labels else ""))
             for i, row in enumerate(rows)]

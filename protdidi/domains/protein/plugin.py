@@ -9,7 +9,7 @@ from protdidi.domains.base import Domain, Generated
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
 from protdidi.domains.protein.fasta import write_fasta
-from protdidi.domains.protein.generate import choose_lengths, protein_records
+from protdidi.domains.protein.generate import protein_plan, protein_records
 from protdidi.domains.protein.models import load_protein_model, weights_file
 from protdidi.domains.protein.teacher import TeacherRunConfig, train_teacher
 
@@ -20,7 +20,9 @@ class ProteinDomain(Domain):
     data_key = "data.fasta"
     teacher_config = TeacherRunConfig
     distill_config = ProteinDistillConfig
-    options: ClassVar[dict[str, frozenset[str]]] = {"evaluate": frozenset({"reference", "train", "judge", "esmfold"})}
+    options: ClassVar[dict[str, frozenset[str]]] = {
+        "generate": frozenset({"template", "redesign", "motif"}),
+        "evaluate": frozenset({"reference", "train", "judge", "esmfold"})}
 
     def load_model(self, spec, tokenizer=None):
         return load_protein_model(spec, self)
@@ -31,11 +33,14 @@ class ProteinDomain(Domain):
     def checkpoint_vocab(self, path, cfg):
         return protein_vocab(), {"lengths": {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}}
 
-    def choose_lengths(self, model, n, length, generator):
-        return choose_lengths(model, n, length, generator)
+    def plan(self, model, n, length, generator, condition):
+        return protein_plan(model, n, length, generator, condition)
 
-    def records(self, model, rows, provenance):
-        return protein_records(model, rows, provenance)
+    def records(self, model, rows, provenance, labels=None):
+        return protein_records(model, rows, provenance, labels)
+
+    def text_of(self, record):
+        return record.seq
 
     def write(self, records, path, fmt=None):
         write_fasta(records, path)

@@ -6,6 +6,7 @@ import json
 
 import torch
 
+from protdidi.domains.base import Plan
 from protdidi.domains.text.data import parse_jsonl
 from protdidi.domains.text.tokenizer import decode
 from protdidi.errors import UserError
@@ -13,20 +14,36 @@ from protdidi.io import write_text_atomic
 from protdidi.loaded import LoadedModel
 
 
-def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict) -> list[dict]:
+def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
+                 labels: list[str] | None = None) -> list[dict]:
     """One JSONL record per window, decoded the MDLM way (special tokens kept in the text)."""
     texts = decode(model.tokenizer, rows)
     return [{"id": f"protdidi_{i:05d}", "text": text, "tokens": row.tolist(), "length": len(row),
-             "model": model.name, **provenance}
+             "model": model.name, **provenance, **({"condition": labels[i]} if labels else {})}
             for i, (text, row) in enumerate(zip(texts, rows, strict=True))]
 
 
-def choose_length(model: LoadedModel, n: int, length: int | None) -> list[int]:
-    """Every window has `length` tokens (default: the model's window)."""
+def text_plan(model: LoadedModel, n: int, length: int | str | None, condition: dict) -> Plan:
+    """Every window has `length` tokens (default: the model's window). `--template TEXT` is a prompt: the window
+    starts with BOS and the prompt's tokens, which are kept; the rest is designed."""
+    if isinstance(length, str):
+        if not length.strip().isdigit():
+            raise UserError(f"--length {length!r}: expected a number of tokens")
+        length = int(length)
     length = length or model.max_length
     if not 1 <= length <= model.max_length:
         raise UserError(f"--length {length} is outside 1..{model.max_length} (the model's maximum)")
-    return [length] * n
+    prompt = condition.get("template")
+    if prompt is None:
+        return Plan([length] * n)
+    vocab = model.denoiser.vocab
+    ids = [vocab.bos_id, *model.tokenizer(prompt, add_special_tokens=False)["input_ids"]]
+    if len(ids) >= length:
+        raise UserError(f"--template (prompt) has {len(ids) - 1} tokens; a {length}-token window leaves nothing "
+                        f"to generate")
+    template = torch.full((length,), vocab.mask_id, dtype=torch.long)
+    template[:len(ids)] = torch.tensor(ids)
+    return Plan([length] * n, [template] * n, [f"prompt_tokens={len(ids) - 1}"] * n)
 
 
 def write_samples(records: list[dict], path: str, fmt: str | None = None) -> None:

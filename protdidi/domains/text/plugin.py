@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from protdidi.domains.base import Domain, Generated
 from protdidi.domains.text.distill import TextDistillConfig, text_distill_setup
-from protdidi.domains.text.generate import choose_length, text_records, write_samples
+from protdidi.domains.text.generate import text_plan, text_records, write_samples
 from protdidi.domains.text.models import checkpoint_vocab, load_text_model
 from protdidi.domains.text.teacher import TextTeacherRunConfig, train_text_teacher
 from protdidi.errors import UserError
@@ -20,7 +20,7 @@ class TextDomain(Domain):
     teacher_config = TextTeacherRunConfig
     distill_config = TextDistillConfig
     options: ClassVar[dict[str, frozenset[str]]] = {
-        "generate": frozenset({"tokenizer", "format"}), "distill": frozenset({"tokenizer"}),
+        "generate": frozenset({"tokenizer", "format", "template"}), "distill": frozenset({"tokenizer"}),
         "evaluate": frozenset({"evaluator"})}
 
     def load_model(self, spec, tokenizer=None):
@@ -36,11 +36,14 @@ class TextDomain(Domain):
     def checkpoint_vocab(self, path, cfg):
         return checkpoint_vocab(Path(path))
 
-    def choose_lengths(self, model, n, length, generator):
-        return choose_length(model, n, length)
+    def plan(self, model, n, length, generator, condition):
+        return text_plan(model, n, length, condition)
 
-    def records(self, model, rows, provenance):
-        return text_records(model, rows, provenance)
+    def records(self, model, rows, provenance, labels=None):
+        return text_records(model, rows, provenance, labels)
+
+    def text_of(self, record):
+        return record["text"]
 
     def write(self, records, path, fmt=None):
         write_samples(records, path, fmt)

@@ -1,0 +1,208 @@
+"""Conditional generation on held-out proteins: inpainting a span, redesigning scattered positions, scaffolding motifs.
+
+    python benchmarks/inpainting.py                      # every row; finished rows are kept and skipped on a rerun
+    python benchmarks/inpainting.py --replot             # Markdown/PNG from the saved JSON
+
+Natives: `--n` sequences of the CATH test split (never training sequences) of 50-300 residues, drawn with `--seed`.
+Tasks, each position set drawn per native from its index (the same for every model):
+  span15 / span40   one contiguous span of 15% / 40% of the length at a random position is designed;
+  scatter40         40% of the positions, scattered at random, are designed;
+  motif2x10         two native 10-residue segments are kept, everything else (the scaffold) is designed.
+Models: the teacher at 16 and 256 NFE, both students at 4, 8 and 16 NFE, DiDi + RGAS at 16 (`--rows` picks some).
+Per row: sequence recovery at the designed positions (identity to the native), the entropy (bits) of the designed
+residues' composition, seconds per 1,000 sequences, and the judge's exact pseudo-perplexity of the whole designed
+sequence on the first `--pppl-n` natives as a ratio to the same natives (paired 95% bootstrap interval). The natural
+reference row is the natives themselves. Writes benchmarks/results/inpainting.{json,md,png}; finished rows are kept
+in benchmarks/results/inpainting_rows/ so that a long run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import torch
+from bench import (
+    add_replot,
+    command_line,
+    common_parser,
+    machine,
+    pyplot,
+    run_or_load,
+    save_figure,
+    save_json,
+    save_markdown,
+    table,
+)
+
+TASKS = ("span15", "span40", "scatter40", "motif2x10")
+MODELS = [("teacher", "ancestral", 16), ("teacher", "ancestral", 256)] + \
+    [(m, "ancestral", k) for m in ("didi", "idlm") for k in (4, 8, 16)] + [("didi", "rgas", 16)]
+
+
+def designed_positions(task: str, length: int, index: int) -> list[int]:
+    rng = random.Random(f"{task}:{index}")
+    if task.startswith("span"):
+        k = max(1, round(int(task[4:]) / 100 * length))
+        start = rng.randrange(length - k + 1)
+        return list(range(start, start + k))
+    if task == "scatter40":
+        return sorted(rng.sample(range(length), max(1, round(0.4 * length))))
+    a = rng.randrange(0, length // 2 - 10)  # motif2x10: one kept segment in each half
+    b = rng.randrange(length // 2, length - 10)
+    kept = set(range(a, a + 10)) | set(range(b, b + 10))
+    return [i for i in range(length) if i not in kept]
+
+
+def entropy_bits(residues: list[str]) -> float:
+    counts = Counter(residues)
+    n = sum(counts.values())
+    return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def natives(args) -> list[tuple[str, str]]:
+    from protdidi.domains.protein.data import default_cath_fasta, split_records
+    from protdidi.domains.protein.fasta import read_fasta
+
+    test = [r for r in split_records(read_fasta(args.fasta or default_cath_fasta()))["test"]
+            if 50 <= len(r.seq) <= 300 and set(r.seq) <= set("ACDEFGHIKLMNPQRSTVWY")]
+    return [(r.id, r.seq) for r in random.Random(args.seed).sample(test, min(args.n, len(test)))]
+
+
+class Judge:
+    def __init__(self, spec):
+        from protdidi.domains.protein.alphabet import protein_vocab
+        from protdidi.domains.protein.judges import load_judge
+
+        self.judge, self.vocab = load_judge(spec), protein_vocab()
+
+    def nll(self, seqs: list[str]) -> list[float]:
+        from protdidi.evaluation.pppl import exact_pppl
+
+        return exact_pppl(self.judge.model, [torch.tensor(self.vocab.encode(s)) for s in seqs], self.vocab).nll
+
+
+def score(label: str, native: list[tuple[str, str]], designed: list[str], task: str, native_nll: list[float],
+          judge: Judge, args) -> dict:
+    from protdidi.stats import bootstrap_ratio_ci
+
+    recovery, entropy = [], []
+    for i, ((_, nat), seq) in enumerate(zip(native, designed, strict=True)):
+        pos = designed_positions(task, len(nat), i)
+        recovery.append(sum(seq[p] == nat[p] for p in pos) / len(pos))
+        entropy.append(entropy_bits([seq[p] for p in pos]))
+    k = len(native_nll)
+    nll = judge.nll(designed[:k]) if label != "native" else native_nll
+    lengths = torch.tensor([len(s) for s in designed[:k]], dtype=torch.float64)
+
+    def scored(values):
+        return torch.tensor(values, dtype=torch.float64) * lengths, lengths, torch.zeros(k, dtype=torch.long)
+
+    ratio = bootstrap_ratio_ci(scored(nll), scored(native_nll), paired=True, seed=args.seed)
+    return {"recovery": sum(recovery) / len(recovery), "entropy_bits": sum(entropy) / len(entropy),
+            "judge_pppl": math.exp(sum(v * n for v, n in zip(nll, lengths.tolist(), strict=True)) / lengths.sum()),
+            "judge_ratio_to_native": ratio["ratio"], "judge_ratio_ci95": ratio["ci95"], "pppl_n": k}
+
+
+def run(args) -> dict:
+    from protdidi.api import load_model
+
+    native = natives(args)
+    judge = Judge(args.judge)
+    cache = args.out / "inpainting_rows"
+    native_file = cache / "native.json"
+    if native_file.exists() and json.loads(native_file.read_text())["ids"] == [i for i, _ in native]:
+        native_nll = json.loads(native_file.read_text())["nll"]
+    else:
+        native_nll = judge.nll([s for _, s in native[:args.pppl_n]])
+        save_json(native_file, {"ids": [i for i, _ in native], "nll": native_nll})
+    rows = []
+    for task in TASKS:
+        templates = ["".join("_" if p in set(designed_positions(task, len(s), i)) else c for p, c in enumerate(s))
+                     for i, (_, s) in enumerate(native)]
+        rows.append({"task": task, "model": "native", "sampler": None, "nfe": None, "s_per_1000": None,
+                     **score("native", native, [s for _, s in native], task, native_nll, judge, args)})
+        for name, sampler, nfe in MODELS:
+            label = f"{task}-{name}-{sampler}-{nfe}"
+            row_file = cache / f"{label}.json"
+            if row_file.exists():  # finished earlier (kept whatever --rows says)
+                rows.append(json.loads(row_file.read_text()))
+                continue
+            if args.rows and not any(r in label for r in args.rows):
+                continue
+            model = load_model(name)
+            fasta = Path(tempfile.mkdtemp()) / f"{task}-templates.fasta"  # what `--template FILE` reads
+            fasta.write_text("".join(f">{nid}\n{t}\n" for (nid, _), t in zip(native, templates, strict=True)))
+            result = model.domain.generate(model.loaded, 1, nfe, None, args.seed, args.batch_size, sampler,
+                                           args.device, progress=False, condition={"template": str(fasta)})
+            designed = [r.seq for r in result.records]
+            seconds = result.tokens.seconds
+            row = {"task": task, "model": name, "sampler": sampler, "nfe": nfe,
+                   "s_per_1000": 1000 * seconds / len(designed), **result.tokens.extra,
+                   **score(label, native, designed, task, native_nll, judge, args)}
+            save_json(row_file, row)
+            rows.append(row)
+            print(f"{label:32s} recovery {row['recovery']:.3f}  judge ratio {row['judge_ratio_to_native']:.3f}  "
+                  f"{row['s_per_1000']:.0f} s/1000", file=sys.stderr)
+    return {"command": command_line(), "judge": judge.judge.name, "n": len(native), "pppl_n": len(native_nll),
+            "seed": args.seed, "machine": machine(args.device), "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    lines = [f"# Conditional generation on CATH test proteins (judge: {result['judge']})", "",
+             f"Command: `{result['command']}`  ",
+             f"{result['n']} test-split natives (50-300 residues), seed {result['seed']}; judge: exact pseudo-"
+             f"perplexity of the whole sequence on the first {result['pppl_n']}, as a ratio to the same natives "
+             f"(paired 95% bootstrap interval); recovery and entropy over the designed positions; {result['machine']}.",
+             ""]
+    rows = [[r["task"], r["model"] + (f" ({r['sampler']})" if r["sampler"] == "rgas" else ""), str(r["nfe"] or "–"),
+             f"{r['recovery']:.3f}", f"{r['judge_ratio_to_native']:.3f} "
+             + "({:.3f}–{:.3f})".format(*r["judge_ratio_ci95"]), f"{r['entropy_bits']:.2f}",
+             "–" if r["s_per_1000"] is None else f"{r['s_per_1000']:.0f}"] for r in result["rows"]]
+    return "\n".join(lines + table(["task", "model", "NFE", "recovery", "judge PPPL / native (95% CI)",
+                                    "entropy (bits)", "s / 1,000"], rows)) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    tasks = [t for t in TASKS if any(r["task"] == t and r["nfe"] for r in result["rows"])]
+    fig, axes = pyplot().subplots(2, len(tasks), figsize=(4 * len(tasks), 6.5), squeeze=False)
+    for col, task in enumerate(tasks):
+        for name in ("teacher", "didi", "idlm"):
+            rows = [r for r in result["rows"]
+                    if r["task"] == task and r["model"] == name and r["sampler"] == "ancestral"]
+            for ax, key in ((axes[0][col], "recovery"), (axes[1][col], "judge_ratio_to_native")):
+                ax.plot([r["nfe"] for r in rows], [r[key] for r in rows], "o-", label=name)
+        for ax, key in ((axes[0][col], "recovery"), (axes[1][col], "judge_ratio_to_native")):
+            native = next(r for r in result["rows"] if r["task"] == task and r["model"] == "native")
+            if key != "recovery":
+                ax.axhline(native[key], color="grey", ls="--", label="native")
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("NFE")
+        axes[0][col].set_title(task)
+    axes[0][0].set_ylabel("recovery at designed positions")
+    axes[1][0].set_ylabel(f"judge PPPL / native ({result['judge']})")
+    axes[0][0].legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def main() -> None:
+    parser = common_parser(__doc__)
+    parser.set_defaults(pppl_n=32)
+    parser.add_argument("--n", type=int, default=200, help="test-split natives")
+    parser.add_argument("--rows", nargs="*", default=None,
+                        help="compute only rows whose label (TASK-MODEL-SAMPLER-NFE) contains one of these; "
+                             "finished rows are always reported")
+    add_replot(parser)
+    args = parser.parse_args()
+    result = run_or_load(args, "inpainting", run)
+    plot(result, args.out / "inpainting.png")
+    save_markdown(args, "inpainting", markdown(result))
+
+
+if __name__ == "__main__":
+    main()
