@@ -11,9 +11,10 @@ Tasks, each position set drawn per native from its index (the same for every mod
 Models: the teacher at 16 and 256 NFE, both students at 4, 8 and 16 NFE, DiDi + RGAS at 16 (`--rows` picks some).
 Per row: sequence recovery at the designed positions (identity to the native), the entropy (bits) of the designed
 residues' composition, seconds per 1,000 sequences, and the judge's exact pseudo-perplexity of the whole designed
-sequence on the first `--pppl-n` natives as a ratio to the same natives (paired 95% bootstrap interval). The natural
-reference row is the natives themselves. Writes benchmarks/results/inpainting.{json,md,png}; finished rows are kept
-in benchmarks/results/inpainting_rows/ so that a long run resumes.
+sequence on the first `--pppl-n` natives as a ratio to the same natives (paired 95% bootstrap interval).
+Reference rows: the natives themselves, and "random" (designed positions drawn i.i.d. from the natives' residue
+composition: chance-level recovery). Writes benchmarks/results/inpainting.{json,md,png}; finished rows are kept in
+benchmarks/results/inpainting_rows/ so that a long run resumes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -63,6 +65,15 @@ def entropy_bits(residues: list[str]) -> float:
     counts = Counter(residues)
     n = sum(counts.values())
     return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def composition_fill(native: list[tuple[str, str]], templates: list[str], seed: int) -> list[str]:
+    """Each template's designed positions filled i.i.d. from the residue composition of all natives (the chance
+    level of recovery and a judge baseline)."""
+    counts = Counter("".join(s for _, s in native))
+    letters, weights = zip(*sorted(counts.items()), strict=True)
+    rng = random.Random(seed)
+    return ["".join(rng.choices(letters, weights)[0] if c == "_" else c for c in t) for t in templates]
 
 
 def natives(args) -> list[tuple[str, str]]:
@@ -127,6 +138,12 @@ def run(args) -> dict:
                      for i, (_, s) in enumerate(native)]
         rows.append({"task": task, "model": "native", "sampler": None, "nfe": None, "s_per_1000": None,
                      **score("native", native, [s for _, s in native], task, native_nll, judge, args)})
+        random_file = cache / f"{task}-random.json"  # designed positions drawn i.i.d. from the natives' composition
+        if not random_file.exists():
+            save_json(random_file, {"task": task, "model": "random", "sampler": None, "nfe": None, "s_per_1000": None,
+                                    **score("random", native, composition_fill(native, templates, args.seed), task,
+                                            native_nll, judge, args)})
+        rows.append(json.loads(random_file.read_text()))
         for name, sampler, nfe in MODELS:
             label = f"{task}-{name}-{sampler}-{nfe}"
             row_file = cache / f"{label}.json"
@@ -149,7 +166,8 @@ def run(args) -> dict:
             rows.append(row)
             print(f"{label:32s} recovery {row['recovery']:.3f}  judge ratio {row['judge_ratio_to_native']:.3f}  "
                   f"{row['s_per_1000']:.0f} s/1000", file=sys.stderr)
-    return {"command": command_line(), "judge": judge.judge.name, "n": len(native), "pppl_n": len(native_nll),
+    command = re.sub(r" --rows( [^-]\S*)*", "", command_line())  # --rows only splits the work across runs
+    return {"command": command, "judge": judge.judge.name, "n": len(native), "pppl_n": len(native_nll),
             "seed": args.seed, "machine": machine(args.device), "rows": rows}
 
 
@@ -178,9 +196,10 @@ def plot(result: dict, path: Path) -> None:
             for ax, key in ((axes[0][col], "recovery"), (axes[1][col], "judge_ratio_to_native")):
                 ax.plot([r["nfe"] for r in rows], [r[key] for r in rows], "o-", label=name)
         for ax, key in ((axes[0][col], "recovery"), (axes[1][col], "judge_ratio_to_native")):
-            native = next(r for r in result["rows"] if r["task"] == task and r["model"] == "native")
-            if key != "recovery":
-                ax.axhline(native[key], color="grey", ls="--", label="native")
+            for ref, style in (("native", "--"), ("random", ":")):
+                row = next((r for r in result["rows"] if r["task"] == task and r["model"] == ref), None)
+                if row is not None and not (ref == "native" and key == "recovery"):
+                    ax.axhline(row[key], color="grey", ls=style, label=ref)
             ax.set_xscale("log", base=2)
             ax.set_xlabel("NFE")
         axes[0][col].set_title(task)

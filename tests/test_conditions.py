@@ -129,6 +129,20 @@ def test_python_api_is_the_cli(tmp_path):
     assert re.fullmatch(r"[A-Z]+", model.generate(n=1, nfe=2, length=12)[0])
 
 
+@pytest.mark.parametrize(("name", "sampler"), [("teacher", "ancestral"), ("didi", "ancestral"), ("idlm", "ancestral"),
+                                             ("didi", "rgas")])
+def test_shipped_models_keep_the_template_with_every_sampler(name, sampler):
+    """The conditioning contract on the shipped models: fixed residues kept, designed ones filled with standard
+    residues, the designed positions recorded, NFE as asked."""
+    template = NATIVE[:25] + "_" * 15 + NATIVE[40:60] + "__" + NATIVE[62:70]
+    records = load_model(name).generate(n=3, nfe=4, seed=1, template=template, sampler=sampler, records=True)
+    for r in records:
+        assert len(r.seq) == len(template) and set(r.seq) <= set("ACDEFGHIKLMNPQRSTVWY")
+        assert all(a == b for a, b in zip(r.seq, template, strict=True) if b != "_")
+        assert "designed=26-40,61-62" in r.description and "nfe=4" in r.description
+        assert f"sampler={sampler}" in r.description
+
+
 def test_readme_python_example_runs(tmp_path):
     """The Python example of README's "Conditional generation" section runs as written."""
     import textwrap

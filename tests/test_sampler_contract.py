@@ -62,7 +62,7 @@ def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
     `steps` exactly, the first denoiser input is the template, and the draw is seeded."""
     sampler = build(name, any_denoiser)
     g = torch.Generator().manual_seed(5)
-    template = torch.tensor(vocab.sampleable_ids())[torch.randint(0, 20, (6, 20), generator=g)]
+    template = vocab.sampleable_ids()[torch.randint(0, 20, (6, 20), generator=g)]
     template[0, 3] = vocab.index("X")
     designed = torch.rand(6, 20, generator=g) < 0.4
     designed[1] = True  # one row entirely designed, one entirely fixed
