@@ -167,6 +167,10 @@ def test_text_pipeline_end_to_end_on_the_cli(corpus, tmp_path):
     bad = run_cli("generate", "--domain", "text", "--model", str(students["idlm"]), "--motif", "5,AA,5", "-o",
                   str(tmp_path / "m.jsonl"), check=False)
     assert "--motif does not apply to --domain text" in one_line_error(bad) and not (tmp_path / "m.jsonl").exists()
+    for length, message in (("0", "outside 1..32"), ("x", "expected a number of tokens")):
+        bad = run_cli("generate", "--domain", "text", "--model", str(students["idlm"]), "--length", length, "-o",
+                      str(tmp_path / "l.jsonl"), check=False)
+        assert message in one_line_error(bad) and not (tmp_path / "l.jsonl").exists()
     ev_run = tmp_path / "evaluator"
     run_cli("train-evaluator", "--data", str(corpus), "-o", str(ev_run),
             *sets(["model.n_layer=1", "model.n_embd=32", "model.n_head=2", f"data.tokenizer={tok_dir}",

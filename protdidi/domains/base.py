@@ -16,7 +16,7 @@ import torch
 
 from protdidi.errors import UserError
 from protdidi.generation import TokenGeneration, check_counts, generate_rows
-from protdidi.loaded import LoadedModel, load_model_dir
+from protdidi.loaded import LoadedModel
 from protdidi.vocab import Vocab
 
 
@@ -36,7 +36,22 @@ class Generated:
 
     records: list
     tokens: TokenGeneration
-    lengths: list[int]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(row) for row in self.tokens.rows]
+
+
+def fixed_length(model: LoadedModel, length: int | str | None, expected: str) -> int | None:
+    """`--length N` as a number within 1..the model's maximum (None stays None); `expected` says what a value that
+    is not a number should have been."""
+    if isinstance(length, str):
+        if not length.strip().isdigit():
+            raise UserError(f"--length {length!r}: expected {expected}")
+        length = int(length)
+    if length is not None and not 1 <= length <= model.max_length:
+        raise UserError(f"--length {length} is outside 1..{model.max_length} (the model's maximum)")
+    return length
 
 
 class Domain:
@@ -68,9 +83,6 @@ class Domain:
     def checkpoint_vocab(self, path: Path, cfg: dict) -> tuple[Vocab, dict]:
         """The vocabulary a protdidi checkpoint of this domain must carry, and its `LoadedModel` fields."""
         raise NotImplementedError
-
-    def load_checkpoint(self, path: Path) -> LoadedModel:
-        return load_model_dir(path, self)
 
     # -- generation ---------------------------------------------------------------------------------------
     def plan(self, model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator,
@@ -112,7 +124,7 @@ class Domain:
         plan = self.plan(model, n, length, g, condition or {})
         tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device, progress, plan.templates)
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
-        return Generated(self.records(model, tokens.rows, provenance, plan.labels), tokens, plan.lengths)
+        return Generated(self.records(model, tokens.rows, provenance, plan.labels), tokens)
 
     # -- training and evaluation --------------------------------------------------------------------------
     def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:

@@ -71,13 +71,19 @@ def read_templates(spec: str) -> list[tuple[str, str]]:
     return [("template", _check_letters(spec, "--template"))]
 
 
+def number_range(text: str) -> tuple[int, int] | None:
+    """`N` or `MIN-MAX` as (MIN, MAX) (MIN may exceed MAX: callers say what they need); None if it is neither."""
+    m = RANGE.match(text.strip())
+    return None if m is None else (int(m.group(1)), int(m.group(2) or m.group(1)))
+
+
 def parse_ranges(text: str) -> list[tuple[int, int]]:
     out = []
     for part in text.split(","):
-        m = RANGE.match(part.strip())
-        if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+        r = number_range(part)
+        if r is None or r[0] < 1 or r[1] < r[0]:
             raise UserError(f"--redesign {text!r}: {part!r} is not START-END with 1 <= START <= END")
-        out.append((int(m.group(1)), int(m.group(2) or m.group(1))))
+        out.append(r)
     out.sort()
     for (a, b), (c, _) in itertools.pairwise(out):
         if c <= b:
@@ -123,12 +129,11 @@ class Contig:
             raise UserError(f"--motif {text!r}: empty segment (expected e.g. 10-40,MOTIF,5-15)")
         segments = []
         for p in parts:
-            m = RANGE.match(p)
-            if m:
-                lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-                if hi < lo:
+            spacer = number_range(p)
+            if spacer is not None:
+                if spacer[1] < spacer[0]:
                     raise UserError(f"--motif {text!r}: spacer {p!r} has MIN > MAX")
-                segments.append((lo, hi))
+                segments.append(spacer)
             elif p.startswith("-") or p[:1].isdigit():
                 raise UserError(f"--motif {text!r}: {p!r} is neither a spacer MIN-MAX (>= 0) nor a motif")
             else:
@@ -159,15 +164,16 @@ def motif_designs(text: str, length: str | None, n: int, max_length: int, genera
     """`n` designs with spacer lengths drawn from `generator`, the total within `--length MIN-MAX`."""
     contig = Contig.parse(text)
     lo, hi = parse_length_range(length, max_length) if length else (1, max_length)
+    hi = min(hi, max_length)
     need_lo, need_hi = contig.bounds()
-    if need_lo > min(hi, max_length) or need_hi < lo:
+    if need_lo > hi or need_hi < lo:
         raise UserError(f"--motif {text!r} spans {need_lo}-{need_hi} residues, which cannot fit --length "
-                        f"{lo}-{min(hi, max_length)} (the model's maximum is {max_length})")
+                        f"{lo}-{hi} (the model's maximum is {max_length})")
     out = []
     for _ in range(n):
         for _ in range(tries):
             template, drawn = contig.draw(generator)
-            if lo <= len(template) <= min(hi, max_length):
+            if lo <= len(template) <= hi:
                 break
         else:
             raise UserError(f"--motif {text!r}: no spacer draw in {tries} fitted --length {lo}-{hi}")
@@ -177,10 +183,10 @@ def motif_designs(text: str, length: str | None, n: int, max_length: int, genera
 
 
 def parse_length_range(text: str, max_length: int) -> tuple[int, int]:
-    m = RANGE.match(text.strip())
-    if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < int(m.group(1))):
+    r = number_range(text)
+    if r is None or r[0] < 1 or r[1] < r[0]:
         raise UserError(f"--length {text!r}: expected N or MIN-MAX with 1 <= MIN <= MAX")
-    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+    lo, hi = r
     if lo > max_length:
         raise UserError(f"--length {text} is outside 1..{max_length} (the model's maximum)")
     return lo, hi

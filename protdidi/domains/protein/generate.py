@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from protdidi.domains.base import Plan
+from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.protein.conditions import DESIGN, motif_designs, template_designs
 from protdidi.domains.protein.data import draw_lengths
 from protdidi.domains.protein.fasta import ProteinRecord
@@ -13,20 +13,11 @@ from protdidi.errors import UserError
 from protdidi.loaded import LoadedModel
 
 
-def single_length(length: int | str | None) -> int | None:
-    """`--length N` (a MIN-MAX range bounds a motif contig only)."""
-    if length is None or isinstance(length, int):
-        return length
-    if not length.strip().isdigit():
-        raise UserError(f"--length {length!r}: expected a number (MIN-MAX applies to --motif only)")
-    return int(length)
-
-
-def choose_lengths(model: LoadedModel, n: int, length: int | None, generator: torch.Generator) -> list[int]:
-    """`length` for all, or n draws from the model's training length distribution."""
+def choose_lengths(model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator) -> list[int]:
+    """`--length N` for all (a MIN-MAX range bounds a motif contig only), or n draws from the model's training
+    length distribution."""
+    length = fixed_length(model, length, "a number (MIN-MAX applies to --motif only)")
     if length is not None:
-        if not 1 <= length <= model.max_length:
-            raise UserError(f"--length {length} is outside 1..{model.max_length} (the model's maximum)")
         return [length] * n
     if not model.lengths:
         raise UserError(f"model {model.name!r} carries no length distribution; pass --length")
@@ -47,7 +38,7 @@ def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator
     elif motif is not None:
         designs = motif_designs(motif, None if length is None else str(length), n, model.max_length, generator)
     else:
-        return Plan(choose_lengths(model, n, single_length(length), generator))
+        return Plan(choose_lengths(model, n, length, generator))
     vocab = model.denoiser.vocab
     templates = [torch.tensor([vocab.mask_id if c == DESIGN else vocab.index(c) for c in d.template])
                  for d in designs]

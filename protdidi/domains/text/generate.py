@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from protdidi.domains.base import Plan
+from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.text.data import parse_jsonl
 from protdidi.domains.text.tokenizer import decode
 from protdidi.errors import UserError
@@ -26,13 +26,7 @@ def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
 def text_plan(model: LoadedModel, n: int, length: int | str | None, condition: dict) -> Plan:
     """Every window has `length` tokens (default: the model's window). `--template TEXT` is a prompt: the window
     starts with BOS and the prompt's tokens, which are kept; the rest is designed."""
-    if isinstance(length, str):
-        if not length.strip().isdigit():
-            raise UserError(f"--length {length!r}: expected a number of tokens")
-        length = int(length)
-    length = length or model.max_length
-    if not 1 <= length <= model.max_length:
-        raise UserError(f"--length {length} is outside 1..{model.max_length} (the model's maximum)")
+    length = fixed_length(model, length, "a number of tokens") or model.max_length
     prompt = condition.get("template")
     if prompt is None:
         return Plan([length] * n)
