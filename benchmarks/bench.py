@@ -105,7 +105,7 @@ def common_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--buckets", type=ints, default=(50, 100, 200, 300))
     parser.add_argument("--per-bucket", type=int, default=25)
     parser.add_argument("--pppl-n", type=int, default=32, help="sequences per row scored with exact PPPL")
-    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
+    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: the shipped copy)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--device", default="cpu")
@@ -129,6 +129,14 @@ def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], fl
     return seqs, seconds, extra
 
 
+def disorder_cells(row: dict) -> str:
+    """metapredict's three measures of a row with their intervals, as Markdown cells."""
+    from protdidi.domains.protein.report import DISORDER_COLUMNS, with_ci
+
+    return " | ".join(with_ci(row[c], row[f"{c}_ci95"], fmt) if c in row else "–"
+                      for c, (_, fmt) in DISORDER_COLUMNS.items())
+
+
 class Scorer:
     """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
     one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
@@ -137,10 +145,10 @@ class Scorer:
 
     def __init__(self, args):
         from protdidi.domains.protein.data import default_cath_fasta, split_records
-        from protdidi.domains.protein.evaluate import Reference
         from protdidi.domains.protein.fasta import read_fasta
         from protdidi.domains.protein.judges import load_judge
         from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+        from protdidi.domains.protein.rows import Reference
 
         self.args, self.rows, self.details = args, [], {}
         self.teacher = PROTEIN.load_model("teacher")
@@ -152,7 +160,7 @@ class Scorer:
 
     def score(self, label: str, seqs: list[str], extra: dict) -> dict:
         from protdidi.domains.protein.alphabet import encode_protein
-        from protdidi.domains.protein.evaluate import row_metrics
+        from protdidi.domains.protein.rows import row_metrics
         from protdidi.tasks.mdlm import evaluate_nelbo
 
         row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,

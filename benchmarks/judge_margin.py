@@ -116,7 +116,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", default=None, help="judge name or path (default: protdidi-cath-judge)")
-    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
+    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: the shipped copy)")
     parser.add_argument("--n", type=int, default=200, help="sequences per set")
     parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)

@@ -5,8 +5,9 @@
 One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
 buckets (default 50/100/200/300 residues, 25 sequences each), evaluate every set with the same metrics as
 `protdidi evaluate` (judge pseudo-perplexity: exact on `--pppl-n` sequences per row, single-pass on all;
-composition, hygiene, diversity, novelty against the CATH training split), next to the natural test split and
-a shuffled-composition random baseline. Writes benchmarks/results/quality_vs_nfe.{json,md} and
+metapredict's disorder and predicted pLDDT, composition, hygiene, diversity, novelty against the CATH training
+split), next to the natural test split, the same sequences each shuffled, and an i.i.d.-composition baseline.
+Writes benchmarks/results/quality_vs_nfe.{json,md} and
 quality_vs_nfe.png (judge pseudo-perplexity vs NFE and vs seconds per 1,000 sequences).
 `--out DIR` writes elsewhere (e.g. a smoke run with `--per-bucket 4`).
 """
@@ -22,6 +23,7 @@ from bench import (
     Scorer,
     add_replot,
     common_parser,
+    disorder_cells,
     generate_buckets,
     ints,
     pyplot,
@@ -50,13 +52,15 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
 
 
 def run(args) -> dict:
-    from protdidi.domains.protein.evaluate import random_baseline
+    from protdidi.domains.protein.rows import random_baseline, shuffled
 
     scorer = Scorer(args)
     natural = random.Random(args.seed).sample(scorer.test, min(args.natural_n, len(scorer.test)))
     scorer.score("natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None})
+    scorer.score("natural, each shuffled", shuffled(natural, scorer.reference.composition, args.seed),
+                 {"model": "shuffled", "sampler": None, "nfe": None})
     lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
-    scorer.score("random (shuffled composition)", random_baseline(lengths, scorer.reference.composition, args.seed),
+    scorer.score("random (i.i.d. composition)", random_baseline(lengths, scorer.reference.composition, args.seed),
                  {"model": "random", "sampler": None, "nfe": None})
     for name, sampler, nfe, seqs, seconds, extra in generate_rows(args):
         scorer.score(f"{name} {sampler} NFE {nfe}", seqs, {"model": name, "sampler": sampler, "nfe": nfe,
@@ -70,14 +74,17 @@ def markdown(result: dict) -> str:
              f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}; "
              f"exact pseudo-perplexity on {result['pppl_n']} sequences per row, single-pass on all; "
              f"{result['machine']}.", "",
-             "| set | NFE | judge PPPL ↓ | 95% CI | fast PPPL | teacher NELBO | entropy (bits) | composition JS | "
-             "novel (<50% id) | s / 1000 seq | disc fwd+bwd / seq |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Independent signal: metapredict (not trained here): residues predicted disordered (V3, score ≥ 0.5), "
+             "sequences more than 30% disordered, and its predicted AlphaFold2 pLDDT; 95% bootstrap intervals.", "",
+             "| set | NFE | judge PPPL ↓ | 95% CI | disordered residues ↓ | >30% disordered ↓ | pred. pLDDT ↑ | "
+             "fast PPPL | teacher NELBO | entropy (bits) | composition JS | novel (<50% id) | s / 1000 seq | "
+             "disc fwd+bwd / seq |", "|" + "---|" * 14]
     for r in result["rows"]:
         sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
         disc = f"{r.get('disc_forwards', 0):.0f}+{r.get('disc_backwards', 0):.0f}" if r["nfe"] else "–"
         lo, hi = r["judge_pppl_ci95"]
         lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | "
-                     f"{r['judge_fast_pppl']:.3f} | {r['teacher_nelbo']:.4f} | "
+                     f"{disorder_cells(r)} | {r['judge_fast_pppl']:.3f} | {r['teacher_nelbo']:.4f} | "
                      f"{r['entropy_bits']:.3f} | {r['composition_js']:.4f} | {r['frac_novel_under_50pct']:.2f} | "
                      f"{sec} | {disc} |")
     return "\n".join(lines) + "\n"

@@ -73,7 +73,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="teacher", help="shipped name, checkpoint directory or weights file")
-    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: ../shared/data/cath-s40/...)")
+    parser.add_argument("--fasta", default=None, help="CATH FASTA (default: the shipped copy)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--train-n", type=int, default=1000, help="training sequences scored (fit diagnostic)")
     parser.add_argument("--batch-size", type=int, default=64)

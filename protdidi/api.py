@@ -8,6 +8,9 @@
     recs = model.generate(n=8, nfe=8, motif="10-30,HHHEEK,5-15", length="40-60", records=True)  # with provenance
     model.write(recs, "designs.fasta")
 
+    from protdidi import evaluate
+    report = evaluate("designs.fasta", "report/")             # what `protdidi evaluate` writes, as a dict
+
 Conditions, lengths, seeds and errors are those of `protdidi generate` (bad input raises `protdidi.errors.UserError`
 with the CLI's one-line message).
 """
@@ -53,3 +56,17 @@ def load_model(spec: str | None = None, domain: str = "protein", tokenizer: str 
     """`spec`: what `protdidi generate --model` takes (None: the shipped default for proteins)."""
     plugin = DOMAINS.get(domain)
     return Model(plugin, plugin.load_model(spec, tokenizer), device)
+
+
+def evaluate(samples: str, output: str, domain: str = "protein", *, progress: bool = False, cache: bool = True,
+             **options) -> dict:
+    """`protdidi evaluate SAMPLES -o OUTPUT`: writes the same report directory and returns its report.json as a
+    dict. `options` are the CLI's (reference, train, judge, pppl_n, seed, novelty, esmfold; evaluator, batch_size,
+    device for text); warnings the CLI prints go to Python's `warnings`."""
+    import warnings
+
+    report, _, notes = DOMAINS.get(domain).evaluate_file(samples, output, progress=progress,
+                                                         no_cache=None if cache else True, **options)
+    for note in notes:
+        warnings.warn(note.removeprefix("protdidi: warning: "), stacklevel=2)
+    return report

@@ -10,6 +10,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from protdidi.errors import UserError
+
+
+def check_output_location(path: str | Path, directory: bool = True) -> None:
+    """Fail before any work when `path` cannot be written: the nearest existing folder above it must be a writable
+    directory, and an existing `path` must be a directory (`directory`) or a file (not `directory`)."""
+    path = Path(path).absolute()
+    if path.exists() and path.is_dir() != directory:
+        raise UserError(f"{path}: exists and is {'not ' if directory else ''}a directory")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"{path}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{path}: cannot write in {parent} (permission denied)")
+
 
 def write_file_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp_path)` on a temporary file beside `path`, fsync it, then rename it over `path`. A failure

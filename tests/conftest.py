@@ -11,6 +11,12 @@ from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.models.esm2 import Esm2Config
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Every test (and every CLI it starts) gets its own reference-row cache, never the user's."""
+    monkeypatch.setenv("PROTDIDI_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def vocab():
     return protein_vocab()

@@ -112,17 +112,23 @@ def test_evaluate_end_to_end_and_bad_input(tmp_path, toy_fasta):
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
     sets = [r["set"] for r in report["rows"]]
-    assert sets == ["samples", "natural reference", "random (shuffled composition)"]
+    assert sets == ["samples", "natural reference", "natural, each shuffled", "natural, each reversed",
+                    "random (i.i.d. composition)"]
     assert report["rows"][0]["uniqueness"] == pytest.approx(2 / 3)
     assert report["rows"][0]["frac_residue_over_25pct"] == pytest.approx(1 / 3)
     natural = report["rows"][1]
     assert "judge_pppl_vs_natural" not in natural
-    for row in (report["rows"][0], report["rows"][2]):
+    for row in report["rows"][:1] + report["rows"][2:]:
         vs = row["judge_pppl_vs_natural"]
         assert vs["ratio"] == pytest.approx(row["judge_pppl"] / natural["judge_pppl"], abs=1e-4)
         assert vs["ci95"][0] <= vs["ratio"] <= vs["ci95"][1]
+        for measure in ("disorder_fraction", "frac_over_30pct_disordered", "predicted_plddt"):
+            diff = row[f"{measure}_vs_natural"]
+            assert diff["difference"] == pytest.approx(row[measure] - natural[measure], abs=2e-4)
+            assert diff["ci95"][0] <= diff["difference"] <= diff["ci95"][1]
+            assert row[f"{measure}_ci95"][0] <= row[measure] <= row[f"{measure}_ci95"][1]
     assert "vs natural" in (tmp_path / "rep" / "report.md").read_text()
-    for name in ("report.md", "composition.png", "lengths.png", "pppl.png"):
+    for name in ("report.md", "composition.png", "lengths.png", "pppl.png", "disorder.png"):
         assert (tmp_path / "rep" / name).exists()
     empty = tmp_path / "empty.fasta"
     empty.write_text("")

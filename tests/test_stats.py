@@ -70,3 +70,16 @@ def test_paired_interval_cancels_what_the_pairs_share():
     assert unpaired["ci95"][1] - unpaired["ci95"][0] > 0.05
     with pytest.raises(ValueError, match="same samples"):
         bootstrap_ratio_ci(corrupted, _set(nll[:100], tokens[:100], [0] * 100), paired=True)
+
+
+def test_pooled_mean_and_difference_are_the_hand_computed_values():
+    from protdidi.stats import bootstrap_pooled, bootstrap_pooled_difference
+
+    disordered, lengths = torch.tensor([1.0, 0.0, 6.0]), torch.tensor([10.0, 20.0, 30.0])
+    res = bootstrap_pooled(disordered, lengths, draws=500)
+    assert res["mean"] == pytest.approx(7 / 60, abs=1e-4) and res["ci95"][0] <= res["mean"] <= res["ci95"][1]
+    same = bootstrap_pooled(torch.full((5,), 2.0), torch.ones(5))
+    assert same == {"mean": 2.0, "ci95": [2.0, 2.0]}  # no spread, no interval
+    diff = bootstrap_pooled_difference((disordered, lengths), (torch.tensor([3.0, 3.0]), torch.tensor([10.0, 10.0])))
+    assert diff["difference"] == pytest.approx(7 / 60 - 0.3, abs=1e-4)
+    assert diff["ci95"][0] <= diff["difference"] <= diff["ci95"][1] < 0

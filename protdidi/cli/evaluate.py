@@ -19,6 +19,10 @@ from protdidi.cli.options import domain_option, positive_int
               help="Sequences per set scored with exact pseudo-perplexity.")
 @click.option("--esmfold", default=None, metavar="DIR",
               help="Proteins: an HF EsmForProteinFolding dir (facebook/esmfold_v1); mean pLDDT runs on a GPU only.")
+@click.option("--novelty", type=click.Choice(["python", "mmseqs"]), default=None,
+              help="Proteins: novelty search; mmseqs needs the MMseqs2 binary on PATH [default: python].")
+@click.option("--no-cache", is_flag=True, default=None,
+              help="Proteins: recompute the reference rows instead of reading (or writing) the cache.")
 @click.option("--evaluator", default=None, metavar="NAME|DIR",
               help="Text: the causal LM for GenPPL (default gpt2-large; any HF causal LM name or local dir).")
 @click.option("--batch-size", type=int, default=8, show_default=True, callback=positive_int("--batch-size"),
@@ -27,23 +31,23 @@ from protdidi.cli.options import domain_option, positive_int
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, evaluator, batch_size, device, seed, output,
-             quiet):
+def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, novelty, no_cache, evaluator, batch_size,
+             device, seed, output, quiet):
     """Write REPORT_DIR/report.json and report.md.
 
-    Proteins: plausibility (judge pseudo-perplexity), distribution, diversity, novelty, and PNG plots.
+    Proteins: plausibility under the project judge (pseudo-perplexity) and under metapredict (disorder and
+    predicted pLDDT, a signal nobody here trained), distribution, diversity, novelty, and PNG plots, beside the
+    natural reference and its controls (shuffled, reversed, i.i.d. composition). The reference rows are cached.
     Text: generative perplexity under a causal LM and unigram entropy.
     """
     from pathlib import Path
 
     from protdidi.domains import DOMAINS
 
-    plugin = DOMAINS.get(domain)
-    plugin.check_options("evaluate", reference=reference, train=train, judge=judge, esmfold=esmfold,
-                         evaluator=evaluator)
-    options = {"reference": reference, "train": train, "judge": judge, "pppl_n": pppl_n, "esmfold": esmfold,
-               "evaluator": evaluator, "batch_size": batch_size, "device": device, "seed": seed}
-    table, notes = plugin.evaluate(samples, Path(output), options, progress=not quiet)
+    _, table, notes = DOMAINS.get(domain).evaluate_file(
+        samples, Path(output), progress=not quiet, reference=reference, train=train, judge=judge, esmfold=esmfold,
+        novelty=novelty, no_cache=no_cache, evaluator=evaluator, pppl_n=pppl_n, seed=seed, batch_size=batch_size,
+        device=device)
     for note in notes:
         click.echo(note, err=True)
     click.echo(table)

@@ -54,6 +54,10 @@ def fixed_length(model: LoadedModel, length: int | str | None, expected: str) ->
     return length
 
 
+# The options of `evaluate` that every domain takes, with their defaults (the rest are domain-specific).
+EVALUATE_DEFAULTS = {"pppl_n": 100, "seed": 0, "batch_size": 8, "device": "cpu"}
+
+
 class Domain:
     name: str = ""
     run_prefix: str = ""  # default run names: <run_prefix>-<method>
@@ -66,7 +70,8 @@ class Domain:
         """`given`: the domain-specific options of `command` (name → value, None when not given). An option this
         domain does not take is an error, so that nothing is silently ignored (the CLI and the Python API)."""
         accepted = self.options.get(command, frozenset())
-        unused = [f"--{name}" for name, value in given.items() if value is not None and name not in accepted]
+        unused = [f"--{name.replace('_', '-')}" for name, value in given.items()
+                  if value is not None and name not in accepted]
         if unused:
             raise UserError(f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to "
                             f"--domain {self.name}")
@@ -134,6 +139,15 @@ class Domain:
         """The teacher, data, evaluator and checkpoint fields of a distillation run (`DistillSetup`)."""
         raise NotImplementedError
 
-    def evaluate(self, samples: str, out_dir: Path, options: dict, progress: bool = True) -> tuple[str, list[str]]:
-        """Write a report into `out_dir`; returns its Markdown table and notes for stderr."""
+    def evaluate(self, samples: str, out_dir: Path, options: dict, progress: bool = True
+                 ) -> tuple[dict, str, list[str]]:
+        """Write a report into `out_dir`; returns the report, its Markdown table and lines for stderr."""
         raise NotImplementedError
+
+    def evaluate_file(self, samples: str, out_dir: str | Path, progress: bool = True, **options
+                      ) -> tuple[dict, str, list[str]]:
+        """`evaluate` for the CLI and the Python API alike: the shared options get their defaults, and a
+        domain-specific option this domain does not take (given, not None) is an error."""
+        specific = {name: value for name, value in options.items() if name not in EVALUATE_DEFAULTS}
+        self.check_options("evaluate", **specific)
+        return self.evaluate(samples, Path(out_dir), {**EVALUATE_DEFAULTS, **options}, progress)

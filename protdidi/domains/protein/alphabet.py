@@ -11,6 +11,7 @@ from protdidi.vocab import Vocab
 STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
 # Letters accepted in input: the 20 standard residues, X (unknown) and the ambiguous/rare codes B, Z, U, O.
 ACCEPTED_RESIDUES = STANDARD_RESIDUES + "XBZUO"
+_ACCEPTED = frozenset(ACCEPTED_RESIDUES + ACCEPTED_RESIDUES.lower())
 
 
 @lru_cache(maxsize=1)
@@ -35,12 +36,18 @@ class InvalidSequence(UserError):
     """A sequence holds a letter that is not an amino-acid code."""
 
 
-def encode_protein(seq: str, vocab: Vocab | None = None, label: str = "sequence") -> list[int]:
-    """Upper-case a residue string and map it to ids; non-amino-acid letters raise `InvalidSequence`."""
-    vocab = vocab or protein_vocab()
-    seq = seq.upper()
+def check_protein(seq: str, label: str = "sequence") -> None:
+    """Raise `InvalidSequence`, naming the first offending letter and its position, unless every letter is an
+    accepted amino-acid code (either case)."""
+    if _ACCEPTED.issuperset(seq):
+        return
     for pos, ch in enumerate(seq, start=1):
-        if ch not in ACCEPTED_RESIDUES:
+        if ch not in _ACCEPTED:
             raise InvalidSequence(f"{label}: {ch!r} at position {pos} is not an amino-acid letter "
                                   f"(accepted: {ACCEPTED_RESIDUES})")
-    return vocab.encode(seq)
+
+
+def encode_protein(seq: str, vocab: Vocab | None = None, label: str = "sequence") -> list[int]:
+    """Upper-case a residue string and map it to ids; non-amino-acid letters raise `InvalidSequence`."""
+    check_protein(seq, label)
+    return (vocab or protein_vocab()).encode(seq.upper())

@@ -10,18 +10,19 @@ from pathlib import Path
 
 import torch
 
+from protdidi.assets import ASSETS
 from protdidi.domains.protein.alphabet import encode_protein, protein_vocab
 from protdidi.domains.protein.fasta import ProteinRecord, read_fasta
 from protdidi.errors import UserError
 
 SPLIT_SALT = "protdidi-split-v1"
 SPLITS = ("train", "valid", "test")
-CATH_FASTA = "../shared/data/cath-s40/cath-s40-v4.1.0.fasta"  # relative to the working directory
+CATH_FASTA = str(ASSETS / "data" / "cath-s40-v4.1.0.fasta.xz")  # shipped inside the package (CC BY 4.0)
 CATH_FASTA_ENV = "PROTDIDI_CATH_FASTA"
 
 
 def default_cath_fasta() -> str:
-    """The CATH S40 FASTA the shipped models were trained on: $PROTDIDI_CATH_FASTA, else CATH_FASTA."""
+    """The CATH S40 FASTA the shipped models were trained on: $PROTDIDI_CATH_FASTA, else the shipped copy."""
     return os.environ.get(CATH_FASTA_ENV) or CATH_FASTA
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
+import lzma
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +13,8 @@ from Bio import SeqIO
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
-from protdidi.domains.protein.alphabet import encode_protein
+from protdidi.assets import SHIPPED_DATA
+from protdidi.domains.protein.alphabet import check_protein
 from protdidi.errors import UserError
 from protdidi.io import write_text_atomic
 
@@ -26,14 +30,32 @@ class ProteinRecord:
     description: str = ""
 
 
+DECOMPRESS = {".xz": (lzma.decompress, lzma.LZMAError), ".gz": (gzip.decompress, gzip.BadGzipFile)}
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, decompressed by suffix (.xz, .gz); a shipped data file must match its sha256."""
+    raw = path.read_bytes()
+    if path.suffix in DECOMPRESS:
+        decompress, error = DECOMPRESS[path.suffix]
+        try:
+            raw = decompress(raw)
+        except (error, EOFError) as err:
+            raise FastaError(f"{path}: cannot decompress ({err})") from None
+    expected = SHIPPED_DATA.get(path.resolve())
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise FastaError(f"{path}: the shipped data file is damaged (sha256 mismatch); reinstall protdidi")
+    return raw.decode(errors="replace")
+
+
 def read_fasta(path: str | Path, validate: bool = True) -> list[ProteinRecord]:
-    """Read every record; raise `FastaError` / `InvalidSequence` with a one-line reason."""
+    """Read every record (plain, .xz or .gz); raise `FastaError` / `InvalidSequence` with a one-line reason."""
     path = Path(path)
     if not path.exists():
         raise FastaError(f"{path}: no such file")
     if path.is_dir():
         raise FastaError(f"{path}: is a directory, not a FASTA file")
-    text = path.read_text(errors="replace")
+    text = _read_text(path)
     if not text.strip():
         raise FastaError(f"{path}: file is empty")
     if not text.lstrip().startswith(">"):
@@ -48,7 +70,7 @@ def read_fasta(path: str | Path, validate: bool = True) -> list[ProteinRecord]:
         if not seq:
             raise FastaError(f"{path}: record {rec.id!r} has an empty sequence")
         if validate:
-            encode_protein(seq, label=f"{path}: record {rec.id!r}")
+            check_protein(seq, label=f"{path}: record {rec.id!r}")
         out.append(ProteinRecord(id=rec.id, seq=seq.upper(), description=rec.description))
     if not out:
         raise FastaError(f"{path}: no FASTA records found")

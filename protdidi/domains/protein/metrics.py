@@ -105,12 +105,16 @@ def _aligner():
     return aligner
 
 
+# BLOSUM62 has no row for selenocysteine (U) or pyrrolysine (O): they align as the unknown residue X.
+_BLOSUM_LETTERS = str.maketrans({"U": "X", "O": "X"})
+
+
 def identity(a: str, b: str, aligner=None) -> float:
     """Identical aligned residues / length of the shorter sequence."""
     if not a or not b:
         return 0.0
     aligner = aligner or _aligner()
-    alignment = aligner.align(a, b)[0]
+    alignment = aligner.align(a.translate(_BLOSUM_LETTERS), b.translate(_BLOSUM_LETTERS))[0]
     return alignment.counts().identities / min(len(a), len(b))
 
 
@@ -126,16 +130,25 @@ def mean_pairwise_identity(seqs: list[str], max_pairs: int = 2000, seed: int = 0
 
 
 def _kmer_matrix(seqs: list[str], k: int):
-    """Sparse presence matrix of k-mers over the 20 standard residues, Float[N, 20^k] (scipy CSR)."""
+    """Sparse presence matrix of k-mers over the 20 standard residues, Float[N, 20^k] (scipy CSR); k-mers that
+    hold any other letter are left out. One pass over all sequences joined by a separator."""
     from scipy.sparse import csr_matrix
 
-    rows, cols = [], []
-    for r, s in enumerate(seqs):
-        codes = {sum(_INDEX[c] * 20 ** (k - 1 - j) for j, c in enumerate(s[i:i + k]))
-                 for i in range(len(s) - k + 1) if all(c in _INDEX for c in s[i:i + k])}
-        rows += [r] * len(codes)
-        cols += sorted(codes)
-    return csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(seqs), 20 ** k))
+    lookup = np.full(256, -1, dtype=np.int64)
+    lookup[[ord(c) for c in _INDEX]] = list(_INDEX.values())
+    joined = "".join(s + "#" for s in seqs).encode("ascii", "replace")  # '#' (and any odd letter) breaks a k-mer
+    codes = lookup[np.frombuffer(joined, dtype=np.uint8)]
+    shape = (len(seqs), 20 ** k)
+    if len(codes) < k:
+        return csr_matrix(shape, dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(codes, k)
+    valid = (windows >= 0).all(axis=1)
+    owner = np.repeat(np.arange(len(seqs)), [len(s) + 1 for s in seqs])[:len(windows)]
+    keys = np.sort(owner[valid] * shape[1] + windows[valid] @ (20 ** np.arange(k - 1, -1, -1)))
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys  # np.unique: slower
+    rows, cols = np.divmod(keys, shape[1])  # sorted by row, then column: CSR order already
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(seqs)))])
+    return csr_matrix((np.ones(len(keys), dtype=np.float32), cols, indptr), shape=shape)
 
 
 def max_identity_to(samples: list[str], reference: list[str], candidates: int = 50, k: int = 3,

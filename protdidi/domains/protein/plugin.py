@@ -22,7 +22,7 @@ class ProteinDomain(Domain):
     distill_config = ProteinDistillConfig
     options: ClassVar[dict[str, frozenset[str]]] = {
         "generate": frozenset({"template", "redesign", "motif"}),
-        "evaluate": frozenset({"reference", "train", "judge", "esmfold"})}
+        "evaluate": frozenset({"reference", "train", "judge", "esmfold", "novelty", "no_cache"})}
 
     def load_model(self, spec, tokenizer=None):
         return load_protein_model(spec, self)
@@ -56,14 +56,17 @@ class ProteinDomain(Domain):
         return protein_distill_setup(self, cfg, device)
 
     def evaluate(self, samples, out_dir, options, progress=True):
-        from protdidi.domains.protein.evaluate import evaluate, markdown, plddt_note
+        from protdidi.domains.protein.evaluate import evaluate, notes
+        from protdidi.domains.protein.report import markdown
 
         report = evaluate(samples, Path(out_dir), options.get("reference"), options.get("train"),
                           options.get("judge"), options["pppl_n"], options["seed"], progress=progress,
-                          esmfold=options.get("esmfold"))
-        notes = [f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}"] \
-            if options.get("esmfold") and "skipped" in report["esmfold"] else []
-        return markdown(report["rows"], report["judge"], plddt_note(report)), notes
+                          esmfold=options.get("esmfold"), novelty=options.get("novelty") or "python",
+                          cache=not options.get("no_cache"))
+        warnings = [f"protdidi: warning: {line}" for line in report["warnings"]]
+        if options.get("esmfold") and "skipped" in report["esmfold"]:
+            warnings.append(f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}")
+        return report, markdown(report["rows"], report["judge"], notes(report)), warnings
 
 
 DOMAIN = ProteinDomain()

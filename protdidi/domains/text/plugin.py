@@ -63,7 +63,7 @@ class TextDomain(Domain):
 
         report = evaluate_text(samples, Path(out_dir), options.get("evaluator"), options["batch_size"],
                                options["device"], progress)
-        return markdown(report), []
+        return report, markdown(report), []
 
 
 DOMAIN = TextDomain()
