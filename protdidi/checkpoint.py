@@ -47,7 +47,7 @@ def save_checkpoint(
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
 
-    return write_dir_atomic(path, write)
+    return write_dir_atomic(path, write, marker="config.json")
 
 
 def read_config(path: str | Path) -> dict:

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import yaml
 
-from protdidi.errors import ConfigError
+from protdidi.errors import ConfigError, UserError
+
+MAX_SEED = 2**63 - 1  # seeds are non-negative and fit a signed 64-bit integer (torch, numpy, JSON reports)
+
+
+def check_seed(seed: int, name: str = "--seed") -> None:
+    """Every seed, on the command line or in a config (any key named `seed`), lies in 0..MAX_SEED."""
+    if not 0 <= seed <= MAX_SEED:
+        error = ConfigError if "." in name or name == "seed" else UserError
+        raise error(f"{name} must be in 0..{MAX_SEED} (got {seed})")
 
 
 def from_dict(cls, data: dict, where: str = ""):
@@ -27,6 +36,8 @@ def from_dict(cls, data: dict, where: str = ""):
         raise ConfigError(f"unknown config key{'s' if len(unknown) > 1 else ''}: "
                           f"{', '.join(_join(where, k) for k in unknown)}")
     kwargs = {name: _coerce(hints[name], value, _join(where, name)) for name, value in data.items()}
+    if isinstance(kwargs.get("seed"), int):
+        check_seed(kwargs["seed"], _join(where, "seed"))
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
@@ -110,9 +121,10 @@ def load_config(cls, path: str | Path | None, overrides: list[str] = ()):
 def check_run_dir(run_dir: Path, cfg, resume: bool, extendable: tuple[str, str]) -> None:
     """Before a run writes into `run_dir`: a fresh run refuses a directory that already holds one; a resumed
     run needs its saved `config.yaml` and refuses a changed config (except `extendable`, e.g. the step count)."""
-    from protdidi.errors import UserError
+    from protdidi.io import check_output_location
 
     run_dir = Path(run_dir)
+    check_output_location(run_dir)
     if not resume:
         if (run_dir / "last").exists():
             raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from tqdm import tqdm
 
+from protdidi.config import check_seed
 from protdidi.errors import UserError
 from protdidi.loaded import LoadedModel, build_sampler
 
@@ -26,10 +27,11 @@ class TokenGeneration:
     extra: dict  # sampler counters per sequence (RGAS: discriminator forwards/backwards)
 
 
-def check_counts(n: int, nfe: int, batch_size: int) -> None:
+def check_counts(n: int, nfe: int, batch_size: int, seed: int = 0) -> None:
     for name, value in (("--n", n), ("--nfe", nfe), ("--batch-size", batch_size)):
         if value < 1:
             raise UserError(f"{name} must be >= 1 (got {value})")
+    check_seed(seed)
 
 
 def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: torch.Generator, batch_size: int,

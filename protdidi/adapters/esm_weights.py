@@ -101,13 +101,22 @@ def _read_hf_state(path: Path) -> dict[str, torch.Tensor]:
     raise CheckpointError(f"{path}: neither model.safetensors nor pytorch_model.bin found")
 
 
+HF_REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
+
+
 def load_hf_esm(path: str | Path) -> Esm2:
     """Load an HF `EsmForMaskedLM` directory (ESM-2 or DPLM) into `Esm2`."""
     path = Path(path)
     cfg_file = path / "config.json"
     if not cfg_file.exists():
         raise CheckpointError(f"{path}: config.json is missing (not an HF model directory)")
-    hf = json.loads(cfg_file.read_text())
+    try:
+        hf = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CheckpointError(f"{cfg_file}: not valid JSON") from None
+    missing = [k for k in HF_REQUIRED if k not in hf] if isinstance(hf, dict) else list(HF_REQUIRED)
+    if missing:
+        raise CheckpointError(f"{path}: not an HF EsmForMaskedLM directory (config.json lacks {', '.join(missing)})")
     if hf.get("position_embedding_type", "rotary") != "rotary" or hf.get("emb_layer_norm_before"):
         raise CheckpointError(f"{path}: only ESM-2-style models (rotary, no embedding layer norm) are supported")
     if hf.get("hidden_act", "gelu") != "gelu" or hf.get("intermediate_size") != 4 * hf["hidden_size"]:

@@ -22,7 +22,8 @@ class OrderedGroup(click.Group):
 def cli(verbose: int) -> None:
     """Fast protein-sequence generation with distilled masked-diffusion models."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+                        force=True)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -36,8 +37,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="protdidi", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
-        fail("aborted", 130)
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C inside a command into Abort
+        fail("interrupted", 130)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "), exc.exit_code or 2)
     except UserError as exc:
@@ -47,8 +48,6 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()  # `protdidi generate -o - | head` is not an error
         sys.exit(0)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
 
 
 from protdidi.cli import (  # noqa: E402,F401  (registers the subcommands)

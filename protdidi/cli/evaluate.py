@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import domain_option, positive_int
+from protdidi.cli.options import domain_option, positive_int, seed_option
 
 
 @cli.command()
@@ -28,7 +28,7 @@ from protdidi.cli.options import domain_option, positive_int
 @click.option("--batch-size", type=int, default=8, show_default=True, callback=positive_int("--batch-size"),
               help="Text: evaluator batch size.")
 @click.option("--device", default="cpu", show_default=True, help="Text: torch device for the evaluator.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, novelty, no_cache, evaluator, batch_size,

@@ -7,7 +7,7 @@ import sys
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import domain_option, positive_int
+from protdidi.cli.options import domain_option, positive_int, seed_option
 from protdidi.sampling import SAMPLERS
 
 
@@ -20,7 +20,7 @@ from protdidi.sampling import SAMPLERS
 @click.option("--length", default=None, metavar="N|MIN-MAX",
               help="Length of every sequence [default: proteins, drawn from the training length distribution; "
                    "text, the model's window]; with --motif, MIN-MAX bounds the total length.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same file.")
+@seed_option
 @click.option("--batch-size", type=int, default=16, show_default=True, callback=positive_int("--batch-size"),
               help="Sequences per forward pass (neighbouring lengths share a batch). Small batches stay in CPU cache.")
 @click.option("--model", default=None, metavar="NAME|DIR|FILE",
@@ -55,10 +55,12 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     its token ids, the model, the NFE and the seed.
     """
     from protdidi.domains import DOMAINS
+    from protdidi.io import check_output_location
 
     plugin = DOMAINS.get(domain)
     condition = {"template": template, "redesign": redesign, "motif": motif}
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
+    check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     loaded = plugin.load_model(model, tokenizer)
     result = plugin.generate(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,
                              condition=condition)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from protdidi.config import MAX_SEED
 from protdidi.domains import DOMAIN_HELP, DOMAINS
 
 
@@ -25,6 +26,11 @@ def positive_int(name: str):
         return value
 
     return check
+
+
+def seed_option(f):
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+                        help="Random seed (0..2^63-1); same seed, same output.")(f)
 
 
 def domain_option(f):

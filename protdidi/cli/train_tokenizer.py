@@ -17,11 +17,15 @@ def train_tokenizer(corpus, vocab_size, output):
     """Train a GPT-2-style byte-level BPE on TEXT_FILEs; DIR then loads with AutoTokenizer, offline."""
     from pathlib import Path
 
-    from protdidi.domains.text.tokenizer import train_bpe
+    from protdidi.domains.text.data import read_documents
+    from protdidi.domains.text.tokenizer import TOKENIZER_MARKER, train_bpe
     from protdidi.errors import UserError
+    from protdidi.io import check_output_location
 
+    check_output_location(output, directory=True, inputs=corpus, marker=TOKENIZER_MARKER)
     for f in corpus:
-        if not Path(f).is_file():
-            raise UserError(f"{f}: no such file")
+        if Path(f).is_dir():
+            raise UserError(f"{f}: is a directory; give the text files")
+        read_documents(f)  # the file exists and is UTF-8 text with something in it
     out = train_bpe(list(corpus), vocab_size, output)
     click.echo(f"tokenizer -> {out}", err=True)

@@ -14,8 +14,10 @@ from typing import ClassVar
 
 import torch
 
+from protdidi.config import check_seed
 from protdidi.errors import UserError
 from protdidi.generation import TokenGeneration, check_counts, generate_rows
+from protdidi.io import check_output_location
 from protdidi.loaded import LoadedModel
 from protdidi.vocab import Vocab
 
@@ -56,6 +58,7 @@ def fixed_length(model: LoadedModel, length: int | str | None, expected: str) ->
 
 # The options of `evaluate` that every domain takes, with their defaults (the rest are domain-specific).
 EVALUATE_DEFAULTS = {"pppl_n": 100, "seed": 0, "batch_size": 8, "device": "cpu"}
+REPORT_MARKER = "report.json"  # every evaluate report directory holds it; only such a directory is replaced
 
 
 class Domain:
@@ -124,7 +127,7 @@ class Domain:
         """n samples (per template, when conditioned) with `nfe` denoiser calls each. One generator seeded by `seed`
         draws the lengths (or spacer lengths) where the domain draws them, then every sampling step: the same seed
         and batch size give the same records."""
-        check_counts(n, nfe, batch_size)
+        check_counts(n, nfe, batch_size, seed)
         g = torch.Generator().manual_seed(seed)
         plan = self.plan(model, n, length, g, condition or {})
         tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device, progress, plan.templates)
@@ -150,4 +153,11 @@ class Domain:
         domain-specific option this domain does not take (given, not None) is an error."""
         specific = {name: value for name, value in options.items() if name not in EVALUATE_DEFAULTS}
         self.check_options("evaluate", **specific)
-        return self.evaluate(samples, Path(out_dir), {**EVALUATE_DEFAULTS, **options}, progress)
+        options = {**EVALUATE_DEFAULTS, **options}
+        for name in ("pppl_n", "batch_size"):
+            if options[name] < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be >= 1 (got {options[name]})")
+        check_seed(options["seed"])
+        check_output_location(out_dir, directory=True, marker=REPORT_MARKER,
+                              inputs=(samples, *(v for v in specific.values() if isinstance(v, str))))
+        return self.evaluate(samples, Path(out_dir), options, progress)

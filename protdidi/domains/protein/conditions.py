@@ -65,8 +65,16 @@ def read_templates(spec: str) -> list[tuple[str, str]]:
         from protdidi.domains.protein.fasta import read_fasta
 
         records = read_fasta(spec, validate=False)
+        seen = set()
+        for r in records:
+            if r.id in seen:
+                raise UserError(f"{spec}: record id {r.id!r} occurs twice; the outputs' headers name their template "
+                                "by id, so template ids must be unique")
+            seen.add(r.id)
         return [(r.id, _check_letters(r.seq, f"{spec}: record {r.id!r}")) for r in records]
     if not re.fullmatch(r"[A-Za-z_]+", spec):
+        if re.search(r"[./\\]", spec):
+            raise UserError(f"--template {spec}: no such file")
         raise UserError(f"--template {spec[:40]!r}: neither a FASTA file nor a sequence of letters and '{DESIGN}'")
     return [("template", _check_letters(spec, "--template"))]
 

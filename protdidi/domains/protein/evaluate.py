@@ -24,9 +24,16 @@ from protdidi.domains.protein.novelty import novelty_search
 from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.domains.protein.reference_cache import ReferenceCache, reference_key
 from protdidi.domains.protein.report import markdown, plots
-from protdidi.domains.protein.rows import CONTROLS, NATURAL, Reference, row_metrics, versus_natural
+from protdidi.domains.protein.rows import (
+    CONTROLS,
+    JUDGE_WINDOW,
+    NATURAL,
+    Reference,
+    row_metrics,
+    versus_natural,
+)
 from protdidi.errors import UserError
-from protdidi.io import check_output_location, write_dir_atomic
+from protdidi.io import write_dir_atomic
 
 ROW_VERSION = 2  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
 
@@ -68,7 +75,6 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
              esmfold: str | None = None, novelty: str = "python", cache: bool = True) -> dict:
     """Write `out_dir` (report.json, report.md, plots) and return the report; `report["warnings"]` holds one line
     per thing the caller should be told (cache problems, sequences metapredict could not read)."""
-    check_output_location(out_dir)
     records = read_fasta(samples_path)
     search = novelty_search(novelty)
     judge_model = load_judge(judge)
@@ -95,6 +101,11 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
         if r["set"] != NATURAL:
             versus_natural(r, details[r["set"]], details[NATURAL], seed)
     unread = [records[i].id for i in detail["disorder"]["skipped"]]
+    long = [r.id for r in records if len(r.seq) > JUDGE_WINDOW]
+    if long:
+        warnings.append(f"{len(long)} samples are longer than {JUDGE_WINDOW:,} residues; the judge scored their first "
+                        f"{JUDGE_WINDOW:,} (its window), metapredict and novelty the whole record: "
+                        f"{', '.join(long[:10])}{' ...' if len(long) > 10 else ''}")
     if unread:
         warnings.append(f"metapredict skipped {len(unread)} of {len(samples)} samples (letters other than the 20 "
                         f"residues and B, U, X, Z): {', '.join(unread[:10])}{' ...' if len(unread) > 10 else ''}")
@@ -120,7 +131,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
         (tmp / "report.md").write_text(markdown(rows, judge_model.name, notes(report)))
         plots(tmp, rows, details, judge_model.name)
 
-    write_dir_atomic(out_dir, write)
+    write_dir_atomic(out_dir, write, marker="report.json")
     return report
 
 

@@ -14,7 +14,7 @@ from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
 from protdidi.assets import SHIPPED_DATA
-from protdidi.domains.protein.alphabet import check_protein
+from protdidi.domains.protein.alphabet import InvalidSequence, check_protein
 from protdidi.errors import UserError
 from protdidi.io import write_text_atomic
 
@@ -45,6 +45,8 @@ def _read_text(path: Path) -> str:
     expected = SHIPPED_DATA.get(path.resolve())
     if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
         raise FastaError(f"{path}: the shipped data file is damaged (sha256 mismatch); reinstall protdidi")
+    if b"\0" in raw:
+        raise FastaError(f"{path}: a binary file, not FASTA")
     return raw.decode(errors="replace")
 
 
@@ -65,8 +67,13 @@ def read_fasta(path: str | Path, validate: bool = True) -> list[ProteinRecord]:
     except ValueError as err:
         raise FastaError(f"{path}: malformed FASTA ({err})") from None
     out = []
-    for rec in records:
-        seq = str(rec.seq).rstrip("*")  # a trailing stop codon is tolerated
+    for n, rec in enumerate(records, start=1):
+        if not rec.id:
+            raise FastaError(f"{path}: record {n} has no id (nothing after '>')")
+        try:
+            seq = str(rec.seq).rstrip("*")  # a trailing stop codon is tolerated
+        except UnicodeDecodeError:  # Biopython keeps sequences as ASCII bytes
+            raise InvalidSequence(f"{path}: record {rec.id!r}: a non-ASCII character in the sequence") from None
         if not seq:
             raise FastaError(f"{path}: record {rec.id!r} has an empty sequence")
         if validate:
@@ -74,7 +81,21 @@ def read_fasta(path: str | Path, validate: bool = True) -> list[ProteinRecord]:
         out.append(ProteinRecord(id=rec.id, seq=seq.upper(), description=rec.description))
     if not out:
         raise FastaError(f"{path}: no FASTA records found")
+    check_not_nucleotide(out, path)
     return out
+
+
+NUCLEOTIDES = frozenset("ACGTUN")
+
+
+def check_not_nucleotide(records: list[ProteinRecord], path: Path) -> None:
+    """Refuse a file that is nucleotide sequence: every letter one of A, C, G, T, U, N, at least three of A, C, G,
+    T/U present, and a record of 20 letters or more (a protein of 20 residues drawn from those four amino acids
+    alone is a chance of about 1e-11; shorter or single-letter files are left alone)."""
+    letters = {ch for r in records for ch in r.seq if ch != "_"}
+    if letters <= NUCLEOTIDES and len(letters & set("ACGTU")) >= 3 and max(len(r.seq) for r in records) >= 20:
+        raise FastaError(f"{path}: looks like nucleotide sequence (only the letters {''.join(sorted(letters))}); "
+                         "protdidi reads protein FASTA")
 
 
 def write_fasta(records: list[ProteinRecord], path: str | Path) -> None:

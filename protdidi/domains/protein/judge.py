@@ -25,7 +25,7 @@ from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
-from protdidi.io import write_dir_atomic, write_text_atomic
+from protdidi.io import check_output_location, write_dir_atomic, write_text_atomic
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.runs import Run
 from protdidi.tasks.mdlm import OptimConfig, unigram_nll
@@ -54,6 +54,8 @@ def train_judge(cfg: JudgeRunConfig, run_dir: Path, resume: bool = False, stop_a
     copy (see `ship_judge`)."""
     if cfg.model.init:
         raise UserError("the judge is trained from scratch (model.init must be empty)")
+    if ship_to is not None:
+        check_output_location(ship_to, directory=True, inputs=(cfg.data.fasta, run_dir), marker="report.json")
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     vocab = protein_vocab()
     splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
@@ -97,7 +99,7 @@ def ship_judge(run_dir: Path, dest: Path, sets: dict, max_length: int) -> dict:
             shutil.copy(run_dir / name, tmp / name)
         write_judge_report(tmp / JUDGE_FILE, tmp / "report.json", sets, max_length, stored_as="float16")
 
-    write_dir_atomic(dest, write)
+    write_dir_atomic(dest, write, marker="report.json")
     return json.loads((dest / "report.json").read_text())
 
 

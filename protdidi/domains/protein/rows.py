@@ -24,6 +24,7 @@ from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.stats import bootstrap_ratio_ci
 
 NATURAL = "natural reference"
+JUDGE_WINDOW = 1022  # residues the judge sees (ESM-2's 1,024 positions less BOS and EOS); longer ones are cut
 # The reference sets besides the natural one, each made from the natural sequences with a fixed seed: name →
 # (seqs, composition, seed) -> control sequences.
 CONTROLS: dict[str, Callable[[list[str], np.ndarray, int], list[str]]] = {}
@@ -98,7 +99,7 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
     row.update({"max_identity_to_train_mean": float(np.mean(identities)),
                 "frac_novel_under_50pct": float(np.mean([v < 0.5 for v in identities])),
                 "frac_memorised_95pct": float(np.mean([v >= 0.95 for v in identities]))})
-    tokens = [torch.tensor(encode_protein(s[:1022], vocab, name)) for s in seqs]
+    tokens = [torch.tensor(encode_protein(s[:JUDGE_WINDOW], vocab, name)) for s in seqs]
     subset = random.Random(seed).sample(range(len(tokens)), min(pppl_n, len(tokens)))
     bar = _bar(len(subset), f"pseudo-perplexity ({name})", progress)
     exact = exact_pppl(judge.model, [tokens[i] for i in subset], vocab, progress=bar.update)

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from protdidi.batching import BatchStream, fixed_batches
 from protdidi.config import to_dict
 from protdidi.domains.text.teacher import TextDataConfig, load_windows
-from protdidi.domains.text.tokenizer import load_tokenizer
 from protdidi.io import write_dir_atomic
 from protdidi.runs import Run
 from protdidi.tasks.base import EmaTrainingTask
@@ -82,15 +81,14 @@ def save_hf_dir(path: Path, model, tokenizer, trainer_state: dict | None, meta: 
         if trainer_state is not None:
             torch.save(trainer_state, tmp / "trainer_state.pt")
 
-    write_dir_atomic(path, write)
+    write_dir_atomic(path, write, marker="protdidi_evaluator.json")
 
 
 def train_causal_lm(cfg: CausalLmRunConfig, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
-    tokenizer = load_tokenizer(cfg.data.tokenizer)
-    sets = load_windows(cfg.data, tokenizer)
+    tokenizer, sets = load_windows(cfg.data)
     m = cfg.model
     arch = GPT2Config(vocab_size=len(tokenizer), n_positions=cfg.data.length, n_embd=m.n_embd, n_layer=m.n_layer,
                       n_head=m.n_head, resid_pdrop=m.dropout, embd_pdrop=m.dropout, attn_pdrop=m.dropout,

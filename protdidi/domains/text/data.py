@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from protdidi.errors import UserError
+from protdidi.io import decode_text
 
 
 def parse_jsonl(raw: str, source) -> list[dict]:
@@ -40,10 +41,7 @@ def read_documents(path: str | Path) -> list[str]:
     files = sorted(p for p in path.rglob("*") if p.suffix in (".txt", ".jsonl")) if path.is_dir() else [path]
     docs: list[str] = []
     for f in files:
-        try:
-            raw = f.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UserError(f"{f}: not UTF-8 text") from None
+        raw = decode_text(f.read_bytes(), f)
         if f.suffix == ".jsonl":
             docs.extend(item["text"] for item in parse_jsonl(raw, f))
         else:

@@ -33,10 +33,11 @@ class TextDistillConfig(DistillRunConfig):
 def text_distill_setup(domain, cfg: TextDistillConfig, device: torch.device) -> DistillSetup:
     if not cfg.teacher:
         raise UserError("text distillation needs --teacher (a protdidi text checkpoint, an MDLM .ckpt or HF dir)")
+    docs = read_documents(cfg.data.path)  # before the teacher: a bad corpus is reported before any loading
     teacher = domain.load_model(cfg.teacher, cfg.tokenizer)
     length = min(cfg.data.length, teacher.max_length)
     vocab = teacher.denoiser.vocab
-    stream = token_stream(read_documents(cfg.data.path), teacher.tokenizer, vocab.eos_id)
+    stream = token_stream(docs, teacher.tokenizer, vocab.eos_id)
     windows = split_windows(stream, length, vocab.bos_id, vocab.eos_id, cfg.data.valid_frac, cfg.data.test_frac)
     return DistillSetup(
         teacher=teacher, train=list(windows["train"].unbind(0)), max_length=length,

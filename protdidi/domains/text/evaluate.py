@@ -43,5 +43,5 @@ def evaluate_text(samples_path: str, out_dir: Path, evaluator: str | None = None
         (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
         (tmp / "report.md").write_text(markdown(report))
 
-    write_dir_atomic(out_dir, write)
+    write_dir_atomic(out_dir, write, marker="report.json")
     return report

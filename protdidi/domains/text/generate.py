@@ -10,7 +10,7 @@ from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.text.data import parse_jsonl
 from protdidi.domains.text.tokenizer import decode
 from protdidi.errors import UserError
-from protdidi.io import write_text_atomic
+from protdidi.io import decode_text, write_text_atomic
 from protdidi.loaded import LoadedModel
 
 
@@ -56,7 +56,7 @@ def read_samples(path: str) -> list[dict]:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: no such file")
-    raw = p.read_text(encoding="utf-8", errors="replace")
+    raw = decode_text(p.read_bytes(), path)
     if p.suffix == ".jsonl":
         out = parse_jsonl(raw, path)
     else:

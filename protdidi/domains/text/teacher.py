@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from protdidi.adapters.dit_denoiser import DitDenoiser
 from protdidi.config import to_dict
 from protdidi.domains.text.data import read_documents, split_windows, token_stream
@@ -51,19 +49,22 @@ class TextTeacherRunConfig:
     train: OptimConfig = field(default_factory=OptimConfig)
 
 
-def load_windows(data: TextDataConfig, tokenizer) -> dict[str, list[torch.Tensor]]:
+def load_windows(data: TextDataConfig):
+    """(tokenizer, train/valid/test windows); the corpus is read before the tokenizer is loaded, so that a bad
+    corpus is reported first."""
+    docs = read_documents(data.path)
+    tokenizer = load_tokenizer(data.tokenizer)
     vocab = text_vocab(tokenizer)
-    stream = token_stream(read_documents(data.path), tokenizer, vocab.eos_id)
+    stream = token_stream(docs, tokenizer, vocab.eos_id)
     windows = split_windows(stream, data.length, vocab.bos_id, vocab.eos_id, data.valid_frac, data.test_frac)
-    return {k: list(v.unbind(0)) for k, v in windows.items()}
+    return tokenizer, {k: list(v.unbind(0)) for k, v in windows.items()}
 
 
 def train_text_teacher(domain, cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = False,
                        stop_at: int | None = None) -> dict:
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
-    tokenizer = load_tokenizer(cfg.data.tokenizer)
+    tokenizer, sets = load_windows(cfg.data)
     vocab = text_vocab(tokenizer)
-    sets = load_windows(cfg.data, tokenizer)
     if not sets["valid"]:
         raise UserError(f"{cfg.data.path}: too little text for a validation window")
     schedule = make_schedule(to_dict(cfg.schedule))

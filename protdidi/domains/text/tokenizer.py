@@ -11,10 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from protdidi.errors import UserError
+from protdidi.io import write_dir_atomic
 from protdidi.vocab import Vocab
 
 MASK_TOKEN = "[MASK]"
 EOT = "<|endoftext|>"
+TOKENIZER_MARKER = "protdidi_tokenizer.json"  # written last into every tokenizer directory train_bpe makes
 
 
 @lru_cache(maxsize=8)
@@ -65,16 +67,16 @@ def train_bpe(files: list[str | Path], vocab_size: int, out_dir: str | Path, min
     from tokenizers import ByteLevelBPETokenizer
     from transformers import GPT2TokenizerFast
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    bpe = ByteLevelBPETokenizer(add_prefix_space=False)
-    bpe.train([str(f) for f in files], vocab_size=vocab_size, min_frequency=min_frequency,
-              special_tokens=[EOT], show_progress=False)
-    bpe.save_model(str(out))
-    # from_pretrained maps vocab.json/merges.txt onto whatever arguments this transformers version expects.
-    tok = GPT2TokenizerFast.from_pretrained(str(out), bos_token=EOT, eos_token=EOT, unk_token=EOT)
-    tok.model_max_length = 1 << 30
-    tok.save_pretrained(str(out))
-    meta = {"trained_on": [Path(f).name for f in files], "vocab_size": len(tok), "min_frequency": min_frequency}
-    (out / "protdidi_tokenizer.json").write_text(json.dumps(meta, indent=1) + "\n")
-    return out
+    def write(out: Path) -> None:
+        bpe = ByteLevelBPETokenizer(add_prefix_space=False)
+        bpe.train([str(f) for f in files], vocab_size=vocab_size, min_frequency=min_frequency,
+                  special_tokens=[EOT], show_progress=False)
+        bpe.save_model(str(out))
+        # from_pretrained maps vocab.json/merges.txt onto whatever arguments this transformers version expects.
+        tok = GPT2TokenizerFast.from_pretrained(str(out), bos_token=EOT, eos_token=EOT, unk_token=EOT)
+        tok.model_max_length = 1 << 30
+        tok.save_pretrained(str(out))
+        meta = {"trained_on": [Path(f).name for f in files], "vocab_size": len(tok), "min_frequency": min_frequency}
+        (out / TOKENIZER_MARKER).write_text(json.dumps(meta, indent=1) + "\n")
+
+    return write_dir_atomic(out_dir, write, marker=TOKENIZER_MARKER)
