@@ -37,13 +37,14 @@ class Model:
     def generate(self, n: int = 8, nfe: int = 16, seed: int = 0, *, length: int | str | None = None,
                  template: str | None = None, redesign: str | None = None, motif: str | None = None,
                  batch_size: int = 16, sampler: str = "ancestral", records: bool = False,
-                 progress: bool = False) -> list:
+                 progress: bool = False, shard: str | None = None) -> list:
         """`n` samples (per template) at `nfe` denoiser calls each: their sequences (text), or with `records` the
-        output records whose headers/fields record the model, NFE, seed, sampler and condition."""
+        output records whose headers/fields record the model, NFE, seed, sampler and condition. `shard` "I/N":
+        only the I-th of N contiguous parts of the job, as `protdidi generate --shard`."""
         condition = {"template": template, "redesign": redesign, "motif": motif}
         self.domain.check_options("generate", **condition)
         result = self.domain.generate(self.loaded, n, nfe, length, seed, batch_size, sampler, self.device, progress,
-                                      condition=condition)
+                                      condition=condition, shard=shard)
         return result.records if records else [self.domain.text_of(r) for r in result.records]
 
     def write(self, records: list, path: str, fmt: str | None = None) -> None:

@@ -21,8 +21,7 @@ MAX_SEED = 2**63 - 1  # seeds are non-negative and fit a signed 64-bit integer (
 def check_seed(seed: int, name: str = "--seed") -> None:
     """Every seed, on the command line or in a config (any key named `seed`), lies in 0..MAX_SEED."""
     if not 0 <= seed <= MAX_SEED:
-        error = ConfigError if "." in name or name == "seed" else UserError
-        raise error(f"{name} must be in 0..{MAX_SEED} (got {seed})")
+        raise UserError(f"{name} must be in 0..{MAX_SEED} (got {seed})")
 
 
 def from_dict(cls, data: dict, where: str = ""):

@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from protdidi.denoiser import MaskedDenoiser
+from protdidi.errors import UserError
 
 
 class TimeEmbedding(nn.Module):
@@ -58,7 +59,8 @@ class Discriminator(nn.Module):
         super().__init__()
         blocks = teacher.blocks()
         if not 1 <= unfrozen_blocks <= len(blocks):
-            raise ValueError(f"unfrozen_blocks must be in 1..{len(blocks)} (got {unfrozen_blocks})")
+            raise UserError(f"the discriminator's unfrozen blocks (disc_unfrozen_blocks) must be in 1..{len(blocks)}, "
+                            f"the teacher's block count (got {unfrozen_blocks})")
         self.trunk = copy.deepcopy(teacher)
         self.trunk.requires_grad_(False)
         self.unfrozen_blocks = unfrozen_blocks

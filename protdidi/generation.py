@@ -3,14 +3,18 @@
 Sequences are sampled in batches of neighbouring lengths (sorted), so padding wastes little compute; padded
 positions are hidden from attention. Everything random comes from one generator, consumed in a fixed order
 (batches by increasing length, ties in input order), so the same generator state and batch size give the same rows.
+A job runs in chunks of `CHUNK` samples, each with its own generator (`chunk_generator`), so that it can be written
+as it goes and split into shards (`--shard I/N`) whose concatenation is the whole job.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -34,11 +38,51 @@ def check_counts(n: int, nfe: int, batch_size: int, seed: int = 0) -> None:
     check_seed(seed)
 
 
+CHUNK = 1024  # samples (per template) planned, sampled and written at a time; part of what a seed reproduces
+SHARD = re.compile(r"^(\d+)/(\d+)$")
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """`--shard I/N` (0 <= I < N, the convention of torchrun's RANK) as (I, N); None means the whole job (0, 1)."""
+    if text is None:
+        return 0, 1
+    m = SHARD.match(text.strip())
+    if m is None or not int(m.group(1)) < int(m.group(2)):
+        raise UserError(f"--shard {text!r}: expected I/N with 0 <= I < N, e.g. 0/4")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard_chunks(n: int, shard: tuple[int, int]) -> range:
+    """The chunks (of `CHUNK` samples) that shard I of N generates: a contiguous block, so that the shards' outputs
+    concatenated in order are the unsharded output."""
+    i, parts = shard
+    chunks = -(-n // CHUNK)
+    if parts > chunks:
+        raise UserError(f"--shard {i}/{parts}: --n {n} makes {chunks} chunk{'s' * (chunks > 1)} of {CHUNK} samples; "
+                        f"use at most {chunks} shard{'s' * (chunks > 1)}")
+    return range(i * chunks // parts, (i + 1) * chunks // parts)
+
+
+def chunk_generator(seed: int, chunk: int) -> torch.Generator:
+    """The generator of one chunk: chunk 0 is seeded with `seed` itself (so runs of up to `CHUNK` samples are those
+    of earlier versions), chunk k > 0 with a 63-bit seed derived from (seed, k) by numpy's SeedSequence."""
+    if chunk == 0:
+        return torch.Generator().manual_seed(seed)
+    hi, lo = np.random.SeedSequence([seed, chunk]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed((int(hi) << 32 | int(lo)) >> 1)
+
+
+def progress_bar(total: int | None, name: str, nfe: int, progress: bool) -> tqdm:
+    return tqdm(total=total, desc=f"generate ({name}, nfe={nfe})", file=sys.stderr, disable=not progress, unit="seq",
+                dynamic_ncols=True)
+
+
 def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: torch.Generator, batch_size: int,
                   sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
-                  templates: list[torch.Tensor] | None = None) -> TokenGeneration:
+                  templates: list[torch.Tensor] | None = None, bar: tqdm | None = None) -> TokenGeneration:
     """Sample one sequence per entry of `lengths` with `nfe` denoiser calls each. `templates` (conditional
-    generation): per sample, Long[length] ids to keep, with the mask id at the positions to design."""
+    generation): per sample, Long[length] ids to keep, with the mask id at the positions to design. `bar`: a
+    progress bar to advance (one spanning several calls); without it, one of its own when `progress`."""
     check_counts(len(lengths), nfe, batch_size)
     n = len(lengths)
     order = sorted(range(n), key=lambda i: (lengths[i], i))
@@ -47,8 +91,10 @@ def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: t
     rows: dict[int, torch.Tensor] = {}
     extra: dict[str, float] = {}
     start = time.perf_counter()
-    with tqdm(total=n, desc=f"generate ({model.name}, nfe={nfe})", file=sys.stderr, disable=not progress,
-              unit="seq", dynamic_ncols=True) as bar:
+    own = bar is None
+    if own:
+        bar = progress_bar(n, model.name, nfe, progress)
+    try:
         for b in range(0, n, batch_size):
             chunk = order[b:b + batch_size]
             sizes = torch.tensor([lengths[i] for i in chunk])
@@ -65,5 +111,8 @@ def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: t
             for i, row in zip(chunk, gen.tokens.cpu(), strict=True):
                 rows[i] = row[: lengths[i]]
             bar.update(len(chunk))
+    finally:
+        if own:
+            bar.close()
     seconds = time.perf_counter() - start
     return TokenGeneration([rows[i] for i in range(n)], nfe, seconds, {k: v / n for k, v in extra.items()})

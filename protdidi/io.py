@@ -64,7 +64,7 @@ def check_output_location(path: str | Path, directory: bool = True, inputs: tupl
         given = Path(given).absolute()
         if _same(given, path):
             raise UserError(f"{path}: is also an input; choose another output")
-        if marker is not None and path in given.parents:
+        if marker is not None and path.resolve() in given.resolve().parents:
             raise UserError(f"{path}: replacing it would delete the input {given}; choose another output")
     if marker is not None and directory and path.is_dir():
         check_replaceable(path, marker)

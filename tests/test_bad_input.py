@@ -283,7 +283,7 @@ def test_a_bad_output_fails_before_any_work(workspace, capsys, monkeypatch):
         raise AssertionError("work started before the output location was checked")
 
     monkeypatch.setattr(plugin.ProteinDomain, "load_model", no_work)
-    monkeypatch.setattr(plugin.ProteinDomain, "generate", no_work)
+    monkeypatch.setattr(plugin.ProteinDomain, "chunks", no_work)
     w, _ = workspace
     start = time.perf_counter()
     code, err = invoke(["generate", "--n", "100000", "-o", str(w / "nowhere" / "x.fasta")], capsys)
@@ -297,10 +297,13 @@ def cpu_seconds(pid: int) -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the child's CPU time from /proc")
-@pytest.mark.parametrize("command", ["generate", "evaluate"])
-def test_ctrl_c_leaves_no_file_and_says_one_line(command, tmp_path):
-    """SIGINT once the command is at work (3 CPU-seconds in: past the imports, which are light outside the command
-    itself): exit 130, one line, and the folder holds what it held before."""
+@pytest.mark.parametrize("command, signame, code, line", [
+    ("generate", "SIGINT", 130, "interrupted"), ("evaluate", "SIGINT", 130, "interrupted"),
+    ("generate", "SIGTERM", 143, "terminated")])
+def test_an_interrupt_leaves_no_file_and_says_one_line(command, signame, code, line, tmp_path):
+    """Ctrl-C (SIGINT) or SIGTERM once the command is at work (3 CPU-seconds in: past the imports, which are light
+    outside the command itself), while `generate` streams into its temporary file: one line, and the folder holds
+    what it held before."""
     import signal
     import subprocess
     import sys
@@ -314,11 +317,15 @@ def test_ctrl_c_leaves_no_file_and_says_one_line(command, tmp_path):
     deadline = time.time() + 120
     while proc.poll() is None and cpu_seconds(proc.pid) < 3 and time.time() < deadline:
         time.sleep(0.1)
+    if command == "generate":  # records stream into a temporary file from the start
+        while proc.poll() is None and not list(tmp_path.glob(".out.fasta.*.tmp")) and time.time() < deadline:
+            time.sleep(0.1)
+        assert list(tmp_path.glob(".out.fasta.*.tmp"))
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, signame))
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines() == ["protdidi: error: interrupted"], err
+    assert proc.returncode == code, err
+    assert err.strip().splitlines() == [f"protdidi: error: {line}"], err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["s.fasta"]
 
 

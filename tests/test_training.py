@@ -85,3 +85,23 @@ def test_resume_refuses_changed_config_and_existing_runs(tmp_path, toy_fasta):
         PROTEIN.train_teacher(toy_cfg(toy_fasta, 8, ["train.lr=0.5"]), tmp_path / "run", resume=True)
     with pytest.raises(UserError, match="nothing to resume"):
         PROTEIN.train_teacher(toy_cfg(toy_fasta, 8), tmp_path / "empty", resume=True)
+
+
+def test_the_gpu_teacher_config_trains_in_bf16_at_toy_size(tmp_path, toy_fasta):
+    """configs/teacher-cath-8m.yaml (bf16 autocast), shrunk to toy size on the CPU: it runs, stays finite, and the
+    first loss differs from fp32's by rounding only (so autocast is on, and harmless)."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "teacher-cath-8m.yaml"
+    losses = {}
+    for precision in ("bf16", "fp32"):
+        cfg = load_config(TeacherRunConfig, config, [*TOY, f"data.fasta={toy_fasta}", "train.steps=4",
+                                                     f"train.precision={precision}"])
+        PROTEIN.train_teacher(cfg, tmp_path / precision)
+        log = [json.loads(x) for x in (tmp_path / precision / "log.jsonl").read_text().splitlines()]
+        losses[precision] = [r["loss"] for r in log if "loss" in r]
+        assert len(losses[precision]) == 4 and all(math.isfinite(v) for v in losses[precision])
+    assert losses["bf16"][0] != losses["fp32"][0]
+    assert abs(losses["bf16"][0] - losses["fp32"][0]) < 0.05 * losses["fp32"][0]
+    with pytest.raises(UserError, match="precision"):
+        load_config(TeacherRunConfig, config, ["train.precision=fp16"])

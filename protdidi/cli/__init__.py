@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -31,14 +32,26 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+class Terminated(BaseException):
+    """SIGTERM (a job scheduler's timeout, `kill`): unwinds like Ctrl-C, so that temporary files are removed."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: click usage errors and `UserError`s become one line on stderr, exit 2."""
+    """Entry point: click usage errors and `UserError`s become one line on stderr, exit 2; Ctrl-C and SIGTERM one
+    line, exit 130 / 143, after the atomic writers have removed their temporary files."""
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="protdidi", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C inside a command into Abort
         fail("interrupted", 130)
+    except Terminated:
+        fail("terminated", 143)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "), exc.exit_code or 2)
     except UserError as exc:
@@ -48,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.stderr.close()  # `protdidi generate -o - | head` is not an error
         sys.exit(0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 from protdidi.cli import (  # noqa: E402,F401  (registers the subcommands)

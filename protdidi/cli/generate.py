@@ -44,27 +44,35 @@ from protdidi.sampling import SAMPLERS
               help="Text output format [default: txt for *.txt, else jsonl].")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Output path (FASTA for proteins; JSONL or text for text), or - for stdout.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Generate only the I-th (0-based) of N contiguous parts of the job: same seed and --n on every "
+                   "part; the parts' files concatenated in order are the whole job's file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, template, redesign, motif,
-             fmt, output, quiet):
+             fmt, shard, output, quiet):
     """Generate protein sequences (FASTA) or text windows (JSONL / plain text), unconditionally or conditioned on a
     template, redesigned ranges or a motif contig.
 
     Each FASTA header holds an id, the length, the model name, the NFE, the seed, the sampler and the condition
     (template id and designed ranges, or the contig with its drawn spacer lengths); each JSONL record holds the text,
-    its token ids, the model, the NFE and the seed.
+    its token ids, the model, the NFE and the seed. Records are written as they are made (chunks of 1,024 samples)
+    to a temporary file, renamed at the end, so memory stays flat for any --n and an interrupted run leaves no file.
     """
     from protdidi.domains import DOMAINS
+    from protdidi.domains.base import Tally
+    from protdidi.generation import parse_shard, shard_chunks
     from protdidi.io import check_output_location
 
     plugin = DOMAINS.get(domain)
     condition = {"template": template, "redesign": redesign, "motif": motif}
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
+    shard_chunks(n, parse_shard(shard))  # a bad --shard fails before the model loads
     loaded = plugin.load_model(model, tokenizer)
-    result = plugin.generate(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,
-                             condition=condition)
-    plugin.write(result.records, output, fmt)
+    tally = Tally()
+    chunks = plugin.chunks(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,
+                           condition=condition, shard=shard)
+    plugin.write((record for part in chunks for record in tally.add(part).records), output, fmt)
     if not quiet:
-        click.echo(plugin.summary(result, output), err=True)
+        click.echo(plugin.summary(tally, output), err=True)
     sys.stdout.flush()

@@ -8,7 +8,8 @@ checked in one place (`Domain.check_options`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +17,16 @@ import torch
 
 from protdidi.config import check_seed
 from protdidi.errors import UserError
-from protdidi.generation import TokenGeneration, check_counts, generate_rows
+from protdidi.generation import (
+    CHUNK,
+    TokenGeneration,
+    check_counts,
+    chunk_generator,
+    generate_rows,
+    parse_shard,
+    progress_bar,
+    shard_chunks,
+)
 from protdidi.io import check_output_location
 from protdidi.loaded import LoadedModel
 from protdidi.vocab import Vocab
@@ -42,6 +52,36 @@ class Generated:
     @property
     def lengths(self) -> list[int]:
         return [len(row) for row in self.tokens.rows]
+
+    @classmethod
+    def joined(cls, parts: list[Generated]) -> Generated:
+        n = sum(len(p.records) for p in parts)
+        extra: dict[str, float] = {}
+        for p in parts:
+            for key, value in p.tokens.extra.items():
+                extra[key] = extra.get(key, 0.0) + value * len(p.records) / n
+        tokens = TokenGeneration([r for p in parts for r in p.tokens.rows], parts[0].tokens.nfe,
+                                 sum(p.tokens.seconds for p in parts), extra)
+        return cls([r for p in parts for r in p.records], tokens)
+
+
+@dataclass
+class Tally:
+    """What the closing line of `generate` reports, summed over chunks as they stream past (`add`)."""
+
+    n: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    nfe: int = 0
+    extra: dict = field(default_factory=dict)  # per-sequence counters, averaged over all samples
+
+    def add(self, part: Generated) -> Generated:
+        k = len(part.records)
+        for key, value in part.tokens.extra.items():
+            self.extra[key] = (self.extra.get(key, 0.0) * self.n + value * k) / (self.n + k)
+        self.n, self.tokens = self.n + k, self.tokens + sum(part.lengths)
+        self.seconds, self.nfe = self.seconds + part.tokens.seconds, part.tokens.nfe
+        return part
 
 
 def fixed_length(model: LoadedModel, length: int | str | None, expected: str) -> int | None:
@@ -100,39 +140,62 @@ class Domain:
         raise NotImplementedError
 
     def records(self, model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
-                labels: list[str] | None = None) -> list:
-        """Output records (FASTA records, JSONL dicts) for generated token rows; `labels` record each condition."""
+                labels: list[str] | None = None, start: int = 0) -> list:
+        """Output records (FASTA records, JSONL dicts) for generated token rows, numbered from `start`; `labels`
+        record each condition."""
         raise NotImplementedError
 
     def text_of(self, record) -> str:
         """A record's sequence or text, as the Python API returns it."""
         raise NotImplementedError
 
-    def write(self, records: list, path: str, fmt: str | None = None) -> None:
+    def write(self, records: Iterable, path: str, fmt: str | None = None) -> None:
+        """Write records (any iterable: they may still be generated while written) atomically; `-` is stdout."""
         raise NotImplementedError
 
-    def describe(self, result: Generated) -> tuple[str, str]:
+    def describe(self, tally: Tally) -> tuple[str, str]:
         """(what was generated, e.g. "8 sequences, 960 residues"; the rate, e.g. "12.3 seq/s")."""
         raise NotImplementedError
 
-    def summary(self, result: Generated, output: str) -> str:
+    def summary(self, tally: Tally, output: str) -> str:
         """The closing stderr line of `generate`: count, size, NFE, extra network calls, wall-clock."""
-        what, rate = self.describe(result)
-        extra = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in result.tokens.extra.items())
-        return f"{what}, nfe={result.tokens.nfe}{extra}, {result.tokens.seconds:.1f} s ({rate}) -> {output}"
+        what, rate = self.describe(tally)
+        extra = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in tally.extra.items())
+        return f"{what}, nfe={tally.nfe}{extra}, {tally.seconds:.1f} s ({rate}) -> {output}"
 
     def generate(self, model: LoadedModel, n: int, nfe: int, length: int | str | None = None, seed: int = 0,
                  batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
-                 condition: dict | None = None) -> Generated:
-        """n samples (per template, when conditioned) with `nfe` denoiser calls each. One generator seeded by `seed`
-        draws the lengths (or spacer lengths) where the domain draws them, then every sampling step: the same seed
-        and batch size give the same records."""
+                 condition: dict | None = None, shard: str | None = None) -> Generated:
+        """n samples (per template, when conditioned) with `nfe` denoiser calls each, all in memory (`chunks`)."""
+        return Generated.joined(list(self.chunks(model, n, nfe, length, seed, batch_size, sampler, device, progress,
+                                                 condition, shard)))
+
+    def chunks(self, model: LoadedModel, n: int, nfe: int, length: int | str | None = None, seed: int = 0,
+               batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
+               condition: dict | None = None, shard: str | None = None) -> Iterator[Generated]:
+        """The samples of `generate`, chunk by chunk (`CHUNK` samples per template each), as they are made. Each
+        chunk's generator (`chunk_generator(seed, k)`) draws its lengths (or spacer lengths) where the domain draws
+        them, then every sampling step: the same seed and batch size give the same records, and `shard` "I/N"
+        makes the I-th of N contiguous blocks of chunks, numbered as in the whole job."""
         check_counts(n, nfe, batch_size, seed)
-        g = torch.Generator().manual_seed(seed)
-        plan = self.plan(model, n, length, g, condition or {})
-        tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device, progress, plan.templates)
+        chunks = shard_chunks(n, parse_shard(shard))
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
-        return Generated(self.records(model, tokens.rows, provenance, plan.labels), tokens)
+        done = 0  # records of the whole job before this chunk
+        with progress_bar(None, model.name, nfe, progress) as bar:
+            for k in chunks:
+                size = min(CHUNK, n - k * CHUNK)
+                g = chunk_generator(seed, k)
+                plan = self.plan(model, size, length, g, condition or {})
+                per_sample = len(plan.lengths) // size  # templates given: one sample of each per draw
+                if k == chunks.start:
+                    done = k * CHUNK * per_sample
+                if bar.total is None:
+                    bar.total = sum(min(CHUNK, n - j * CHUNK) for j in chunks) * per_sample
+                    bar.refresh()
+                tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device,
+                                       templates=plan.templates, bar=bar)
+                yield Generated(self.records(model, tokens.rows, provenance, plan.labels, start=done), tokens)
+                done += len(plan.lengths)
 
     # -- training and evaluation --------------------------------------------------------------------------
     def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:

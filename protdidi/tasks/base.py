@@ -15,7 +15,8 @@ from protdidi.trainer import ema_update, optimizer_step, warmup_cosine
 class EmaTrainingTask:
     """Base for trainer tasks that optimise one model (`self.model`) and ship its EMA (`self.ema`).
 
-    `cfg` needs lr, betas, weight_decay, steps, warmup_steps, min_lr_frac, seed, grad_clip and ema."""
+    `cfg` needs lr, betas, weight_decay, steps, warmup_steps, min_lr_frac, seed, grad_clip, ema and precision
+    (an `OptimConfig`)."""
 
     def __init__(self, model: torch.nn.Module, cfg, device: torch.device,
                  save_fn: Callable[[Path, torch.nn.Module, dict | None], None]):
@@ -35,6 +36,10 @@ class EmaTrainingTask:
             group["lr"] = lr
         torch.manual_seed(cfg.seed * 7919 + step)  # dropout draws: a function of the step
         return lr, torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step)
+
+    def autocast(self):
+        """The training forward's precision context: bf16 autocast when `cfg.precision` is "bf16"."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
 
     def finish_step(self, loss: torch.Tensor, what: str) -> float:
         """Backward, NaN guard, clip, AdamW step, EMA update; returns the gradient norm."""

@@ -14,6 +14,8 @@ from protdidi.denoiser import MaskedDenoiser, nelbo, nelbo_by_mask_count
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.base import EmaTrainingTask
 
+PRECISIONS = ("fp32", "bf16")
+
 
 @dataclass
 class OptimConfig:
@@ -31,10 +33,14 @@ class OptimConfig:
     save_every: int = 1000
     log_every: int = 50
     eval_batch_size: int = 64
+    precision: str = "fp32"  # or "bf16": the training forward under bf16 autocast (for GPUs; on CPUs without bf16
+    #                          matrix units it is far slower); weights, optimiser state and evaluation stay fp32
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("steps, batch_size and lr must be positive")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if not 0 <= self.ema < 1:
             raise ValueError("ema must be in [0, 1)")
 
@@ -116,7 +122,8 @@ class MdlmTask(EmaTrainingTask):
     def train_step(self, step: int) -> dict[str, float]:
         lr, g = self.begin_step(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
-        loss = nelbo(self.model, x0, valid, self.schedule, g).per_token
+        with self.autocast():
+            loss = nelbo(self.model, x0, valid, self.schedule, g).per_token.float()
         grad_norm = self.finish_step(loss, "NELBO")
         return {"loss": float(loss.detach()), "lr": lr, "grad_norm": grad_norm, "tokens": int(valid.sum())}
 

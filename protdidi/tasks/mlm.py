@@ -53,8 +53,9 @@ class MlmTask(EmaTrainingTask):
     def train_step(self, step: int) -> dict[str, float]:
         lr, g = self.begin_step(step)
         x0, valid = (t.to(self.device) for t in self.stream.batch(step))
-        ce, n = mlm_loss(lambda x: self.logits_fn(self.model, x, valid), x0, valid, self.vocab, g)
-        loss = ce / n.clamp_min(1)
+        with self.autocast():
+            ce, n = mlm_loss(lambda x: self.logits_fn(self.model, x, valid), x0, valid, self.vocab, g)
+        loss = ce.float() / n.clamp_min(1)
         return {"loss": float(loss.detach()), "lr": lr, "grad_norm": self.finish_step(loss, "MLM")}
 
     @torch.no_grad()

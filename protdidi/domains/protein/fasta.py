@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import lzma
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def check_not_nucleotide(records: list[ProteinRecord], path: Path) -> None:
                          "protdidi reads protein FASTA")
 
 
-def write_fasta(records: list[ProteinRecord], path: str | Path) -> None:
-    """Write records with Biopython; `-` means stdout. Files are written to a temp file, then renamed."""
-    seq_records = [SeqRecord(Seq(r.seq), id=r.id, description=r.description) for r in records]
+def write_fasta(records: Iterable[ProteinRecord], path: str | Path) -> None:
+    """Write records with Biopython as they come; `-` means stdout. Files are written to a temp file, then
+    renamed."""
+    seq_records = (SeqRecord(Seq(r.seq), id=r.id, description=r.description) for r in records)
     write_text_atomic(path, lambda handle: SeqIO.write(seq_records, handle, "fasta"))

@@ -46,10 +46,11 @@ def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator
 
 
 def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
-                    labels: list[str] | None = None) -> list[ProteinRecord]:
-    """One record per row: `>protdidi_00000 len=360 model=NAME nfe=16 seed=0 sampler=ancestral [condition]`."""
+                    labels: list[str] | None = None, start: int = 0) -> list[ProteinRecord]:
+    """One record per row: `>protdidi_00000 len=360 model=NAME nfe=16 seed=0 sampler=ancestral [condition]`,
+    numbered from `start`."""
     vocab = model.denoiser.vocab
-    return [ProteinRecord(id=f"protdidi_{i:05d}", seq=vocab.decode(row),
+    return [ProteinRecord(id=f"protdidi_{start + i:05d}", seq=vocab.decode(row),
                           description=f"len={len(row)} model={model.name} nfe={provenance['nfe']} "
                                       f"seed={provenance['seed']} sampler={provenance['sampler']}"
                                       + (f" {labels[i]}" if labels else ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from protdidi.domains.base import Domain, Generated
+from protdidi.domains.base import Domain, Tally
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
 from protdidi.domains.protein.fasta import write_fasta
@@ -36,8 +36,8 @@ class ProteinDomain(Domain):
     def plan(self, model, n, length, generator, condition):
         return protein_plan(model, n, length, generator, condition)
 
-    def records(self, model, rows, provenance, labels=None):
-        return protein_records(model, rows, provenance, labels)
+    def records(self, model, rows, provenance, labels=None, start=0):
+        return protein_records(model, rows, provenance, labels, start)
 
     def text_of(self, record):
         return record.seq
@@ -45,9 +45,8 @@ class ProteinDomain(Domain):
     def write(self, records, path, fmt=None):
         write_fasta(records, path)
 
-    def describe(self, result: Generated) -> tuple[str, str]:
-        n = len(result.records)
-        return f"{n} sequences, {sum(result.lengths)} residues", f"{n / result.tokens.seconds:.1f} seq/s"
+    def describe(self, tally: Tally) -> tuple[str, str]:
+        return f"{tally.n} sequences, {tally.tokens} residues", f"{tally.n / tally.seconds:.1f} seq/s"
 
     def train_teacher(self, cfg, run_dir, resume=False, stop_at=None):
         return train_teacher(self, cfg, run_dir, resume, stop_at)

@@ -57,8 +57,9 @@ class CausalLmTask(EmaTrainingTask):
     def train_step(self, step: int) -> dict[str, float]:
         lr, _ = self.begin_step(step)
         ids, valid = (t.to(self.device) for t in self.stream.batch(step))
-        total, count = causal_nll(self.model, ids, valid)
-        loss = total / count
+        with self.autocast():
+            total, count = causal_nll(self.model, ids, valid)
+        loss = total.float() / count
         grad_norm = self.finish_step(loss, "causal LM loss")
         return {"loss": float(loss.detach()), "lr": lr, "grad_norm": grad_norm}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import torch
 
@@ -15,10 +16,10 @@ from protdidi.loaded import LoadedModel
 
 
 def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
-                 labels: list[str] | None = None) -> list[dict]:
-    """One JSONL record per window, decoded the MDLM way (special tokens kept in the text)."""
+                 labels: list[str] | None = None, start: int = 0) -> list[dict]:
+    """One JSONL record per window, numbered from `start`, decoded the MDLM way (special tokens kept in the text)."""
     texts = decode(model.tokenizer, rows)
-    return [{"id": f"protdidi_{i:05d}", "text": text, "tokens": row.tolist(), "length": len(row),
+    return [{"id": f"protdidi_{start + i:05d}", "text": text, "tokens": row.tolist(), "length": len(row),
              "model": model.name, **provenance, **({"condition": labels[i]} if labels else {})}
             for i, (text, row) in enumerate(zip(texts, rows, strict=True))]
 
@@ -40,13 +41,19 @@ def text_plan(model: LoadedModel, n: int, length: int | str | None, condition: d
     return Plan([length] * n, [template] * n, [f"prompt_tokens={len(ids) - 1}"] * n)
 
 
-def write_samples(records: list[dict], path: str, fmt: str | None = None) -> None:
-    """JSONL (one record per line; default, or for *.jsonl) or plain text (samples separated by blank lines)."""
+def write_samples(records: Iterable[dict], path: str, fmt: str | None = None) -> None:
+    """JSONL (one record per line; default, or for *.jsonl) or plain text (samples separated by blank lines),
+    written as the records come."""
+    def jsonl(handle) -> None:
+        handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+    def txt(handle) -> None:
+        for i, r in enumerate(records):
+            handle.write(("\n\n" if i else "") + r["text"])
+        handle.write("\n")
+
     fmt = fmt or ("txt" if str(path).endswith(".txt") else "jsonl")
-    if fmt == "jsonl":
-        write_text_atomic(path, lambda h: h.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    else:
-        write_text_atomic(path, lambda h: h.write("\n\n".join(r["text"] for r in records) + "\n"))
+    write_text_atomic(path, jsonl if fmt == "jsonl" else txt)
 
 
 def read_samples(path: str) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from protdidi.domains.base import Domain, Generated
+from protdidi.domains.base import Domain, Tally
 from protdidi.domains.text.distill import TextDistillConfig, text_distill_setup
 from protdidi.domains.text.generate import text_plan, text_records, write_samples
 from protdidi.domains.text.models import checkpoint_vocab, load_text_model
@@ -39,8 +39,8 @@ class TextDomain(Domain):
     def plan(self, model, n, length, generator, condition):
         return text_plan(model, n, length, condition)
 
-    def records(self, model, rows, provenance, labels=None):
-        return text_records(model, rows, provenance, labels)
+    def records(self, model, rows, provenance, labels=None, start=0):
+        return text_records(model, rows, provenance, labels, start)
 
     def text_of(self, record):
         return record["text"]
@@ -48,9 +48,8 @@ class TextDomain(Domain):
     def write(self, records, path, fmt=None):
         write_samples(records, path, fmt)
 
-    def describe(self, result: Generated) -> tuple[str, str]:
-        n = len(result.records)
-        return f"{n} samples of {result.lengths[0]} tokens", f"{n / result.tokens.seconds:.2f} samples/s"
+    def describe(self, tally: Tally) -> tuple[str, str]:
+        return f"{tally.n} samples of {tally.tokens // tally.n} tokens", f"{tally.n / tally.seconds:.2f} samples/s"
 
     def train_teacher(self, cfg, run_dir, resume=False, stop_at=None):
         return train_text_teacher(self, cfg, run_dir, resume, stop_at)

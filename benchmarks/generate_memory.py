@@ -1,0 +1,83 @@
+"""Peak memory of `protdidi generate` as the job grows: records stream to the output file chunk by chunk, so the
+peak resident set size should not grow with --n.
+
+    python benchmarks/generate_memory.py
+
+Each run is its own process (`protdidi generate --n N --nfe 1 --length 16 --quiet -o FILE`, the shipped default
+model); its peak RSS is read with getrusage(RUSAGE_CHILDREN) by a fresh parent that starts only that run. NFE 1 and
+16 residues keep 100,000 sequences within minutes: the sampling loop and the writer are those of any NFE and
+length. Beside the streaming command, the same jobs through the Python API (`load_model().generate`, which keeps
+every record in memory) show what the streaming saves. Writes benchmarks/results/generate_memory.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
+
+PROBE = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+API = """
+import sys
+from protdidi import load_model
+seqs = load_model().generate(n=int(sys.argv[1]), nfe=1, length=16, batch_size=int(sys.argv[2]))
+assert len(seqs) == int(sys.argv[1])
+"""
+
+
+def peak_mib(command: list[str]) -> float:
+    """Peak RSS (MiB) of `command`, run as the only child of a fresh Python process."""
+    out = subprocess.run([sys.executable, "-c", PROBE, *command], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024  # Linux reports KiB
+
+
+def run(args) -> dict:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.n:
+            out = Path(tmp) / "x.fasta"
+            cli = [sys.executable, "-m", "protdidi", "generate", "--n", str(n), "--nfe", "1", "--length", "16",
+                   "--batch-size", str(args.batch_size), "--quiet", "-o", str(out)]
+            row = {"n": n, "cli_peak_mib": peak_mib(cli), "records": out.read_text().count(">")}
+            if n <= args.api_max:
+                row["api_peak_mib"] = peak_mib([sys.executable, "-c", API, str(n), str(args.batch_size)])
+            print(row, file=sys.stderr)
+            rows.append(row)
+    return {"command": command_line(), "machine": machine(), "batch_size": args.batch_size, "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    body = [[f"{r['n']:,}", f"{r['records']:,}", f"{r['cli_peak_mib']:.0f}",
+             f"{r['api_peak_mib']:.0f}" if "api_peak_mib" in r else "–"] for r in result["rows"]]
+    base = result["rows"][0]["cli_peak_mib"]
+    return "\n".join([
+        "# Peak memory of `protdidi generate` by job size", "",
+        f"Command: `{result['command']}`  ", f"{result['machine']}; NFE 1, 16 residues, batch {result['batch_size']}, "
+        "the shipped default model; peak RSS of each run's own process.", "",
+        *table(["--n", "records written", "CLI peak RSS (MiB), streaming",
+                "Python API peak RSS (MiB), all records kept"], body), "",
+        f"Largest CLI run over the smallest: {result['rows'][-1]['cli_peak_mib'] / base:.2f}x the memory for "
+        f"{result['rows'][-1]['n'] / result['rows'][0]['n']:,.0f}x the sequences.", ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 100000])
+    parser.add_argument("--api-max", type=int, default=100000, help="largest --n also run through the Python API")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_replot(parser)
+    args = parser.parse_args()
+    save_markdown(args, "generate_memory", markdown(run_or_load(args, "generate_memory", run)))
+
+
+if __name__ == "__main__":
+    main()
