@@ -314,16 +314,21 @@ def test_an_interrupt_leaves_no_file_and_says_one_line(command, signame, code, l
             "evaluate": ["evaluate", str(samples), "--no-cache", "-o", str(tmp_path / "report")]}[command]
     proc = subprocess.Popen([sys.executable, "-m", "protdidi", *args, "--quiet"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while proc.poll() is None and cpu_seconds(proc.pid) < 3 and time.time() < deadline:
-        time.sleep(0.1)
-    if command == "generate":  # records stream into a temporary file from the start
-        while proc.poll() is None and not list(tmp_path.glob(".out.fasta.*.tmp")) and time.time() < deadline:
+    try:
+        deadline = time.time() + 120
+        while proc.poll() is None and cpu_seconds(proc.pid) < 3 and time.time() < deadline:
             time.sleep(0.1)
-        assert list(tmp_path.glob(".out.fasta.*.tmp"))
-    assert proc.poll() is None, proc.communicate()
-    proc.send_signal(getattr(signal, signame))
-    _, err = proc.communicate(timeout=60)
+        if command == "generate":  # records stream into a temporary file from the start
+            while proc.poll() is None and not list(tmp_path.glob(".out.fasta.*.tmp")) and time.time() < deadline:
+                time.sleep(0.1)
+            assert list(tmp_path.glob(".out.fasta.*.tmp"))
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failed check must not leave the job running
+            proc.kill()
+            proc.wait()
     assert proc.returncode == code, err
     assert err.strip().splitlines() == [f"protdidi: error: {line}"], err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["s.fasta"]

@@ -16,7 +16,8 @@ from protdidi.domains.text.distill import TextDistillConfig
 from protdidi.domains.text.teacher import TextTeacherRunConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-CLASSES = {"teacher-cath": TeacherRunConfig, "teacher-cath-8m": TeacherRunConfig, "judge-cath": JudgeRunConfig, "judge-cath-8m": JudgeRunConfig,
+CLASSES = {"teacher-cath": TeacherRunConfig, "teacher-cath-8m": TeacherRunConfig, "judge-cath": JudgeRunConfig,
+           "judge-cath-8m": JudgeRunConfig,
            "didi-protein": ProteinDistillConfig, "idlm-protein": ProteinDistillConfig,
            "text-teacher": TextTeacherRunConfig, "text-evaluator": CausalLmRunConfig,
            "didi-text": TextDistillConfig, "idlm-text": TextDistillConfig,

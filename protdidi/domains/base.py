@@ -28,7 +28,7 @@ from protdidi.generation import (
     shard_chunks,
 )
 from protdidi.io import check_output_location
-from protdidi.loaded import LoadedModel
+from protdidi.loaded import LoadedModel, build_sampler
 from protdidi.vocab import Vocab
 
 
@@ -179,23 +179,26 @@ class Domain:
         makes the I-th of N contiguous blocks of chunks, numbered as in the whole job."""
         check_counts(n, nfe, batch_size, seed)
         chunks = shard_chunks(n, parse_shard(shard))
+        build_sampler(model, sampler)  # a sampler this model cannot run fails here, before any output
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
-        done = 0  # records of the whole job before this chunk
-        with progress_bar(None, model.name, nfe, progress) as bar:
+        bar, done = None, 0  # done: records of the whole job before this chunk
+        try:
             for k in chunks:
                 size = min(CHUNK, n - k * CHUNK)
                 g = chunk_generator(seed, k)
                 plan = self.plan(model, size, length, g, condition or {})
                 per_sample = len(plan.lengths) // size  # templates given: one sample of each per draw
-                if k == chunks.start:
+                if bar is None:  # once the first plan has passed its checks
                     done = k * CHUNK * per_sample
-                if bar.total is None:
-                    bar.total = sum(min(CHUNK, n - j * CHUNK) for j in chunks) * per_sample
-                    bar.refresh()
+                    total = sum(min(CHUNK, n - j * CHUNK) for j in chunks) * per_sample
+                    bar = progress_bar(total, model.name, nfe, progress)
                 tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device,
                                        templates=plan.templates, bar=bar)
                 yield Generated(self.records(model, tokens.rows, provenance, plan.labels, start=done), tokens)
                 done += len(plan.lengths)
+        finally:
+            if bar is not None:
+                bar.close()
 
     # -- training and evaluation --------------------------------------------------------------------------
     def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:

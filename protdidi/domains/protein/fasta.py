@@ -91,8 +91,8 @@ NUCLEOTIDES = frozenset("ACGTUN")
 
 def check_not_nucleotide(records: list[ProteinRecord], path: Path) -> None:
     """Refuse a file that is nucleotide sequence: every letter one of A, C, G, T, U, N, at least three of A, C, G,
-    T/U present, and a record of 20 letters or more (a protein of 20 residues drawn from those four amino acids
-    alone is a chance of about 1e-11; shorter or single-letter files are left alone)."""
+    T/U present, and a record of 20 letters or more (at natural amino-acid frequencies a 20-residue protein uses
+    only those letters with a chance below 1e-11; shorter or single-letter files are left alone)."""
     letters = {ch for r in records for ch in r.seq if ch != "_"}
     if letters <= NUCLEOTIDES and len(letters & set("ACGTU")) >= 3 and max(len(r.seq) for r in records) >= 20:
         raise FastaError(f"{path}: looks like nucleotide sequence (only the letters {''.join(sorted(letters))}); "
