@@ -312,8 +312,10 @@ def test_an_interrupt_leaves_no_file_and_says_one_line(command, signame, code, l
     samples.write_text(">a\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
     args = {"generate": ["generate", "--n", "100000", "--nfe", "64", "-o", str(tmp_path / "out.fasta")],
             "evaluate": ["evaluate", str(samples), "--no-cache", "-o", str(tmp_path / "report")]}[command]
+    # A shell starts background jobs with SIGINT ignored, and the child would inherit that: give it the default.
     proc = subprocess.Popen([sys.executable, "-m", "protdidi", *args, "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 120
         while proc.poll() is None and cpu_seconds(proc.pid) < 3 and time.time() < deadline:
