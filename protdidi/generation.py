@@ -79,14 +79,16 @@ def progress_bar(total: int | None, name: str, nfe: int, progress: bool) -> tqdm
 
 def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: torch.Generator, batch_size: int,
                   sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
-                  templates: list[torch.Tensor] | None = None, bar: tqdm | None = None) -> TokenGeneration:
+                  templates: list[torch.Tensor] | None = None, bar: tqdm | None = None,
+                  engine=None) -> TokenGeneration:
     """Sample one sequence per entry of `lengths` with `nfe` denoiser calls each. `templates` (conditional
     generation): per sample, Long[length] ids to keep, with the mask id at the positions to design. `bar`: a
-    progress bar to advance (one spanning several calls); without it, one of its own when `progress`."""
+    progress bar to advance (one spanning several calls); without it, one of its own when `progress`. `engine`:
+    the sampler already built (`build_sampler(model, sampler)`), shared by several calls."""
     check_counts(len(lengths), nfe, batch_size)
     n = len(lengths)
     order = sorted(range(n), key=lambda i: (lengths[i], i))
-    engine = build_sampler(model, sampler)
+    engine = engine or build_sampler(model, sampler)
     model.denoiser.to(device).eval()
     rows: dict[int, torch.Tensor] = {}
     extra: dict[str, float] = {}

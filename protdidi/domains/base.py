@@ -55,13 +55,10 @@ class Generated:
 
     @classmethod
     def joined(cls, parts: list[Generated]) -> Generated:
-        n = sum(len(p.records) for p in parts)
-        extra: dict[str, float] = {}
-        for p in parts:
-            for key, value in p.tokens.extra.items():
-                extra[key] = extra.get(key, 0.0) + value * len(p.records) / n
-        tokens = TokenGeneration([r for p in parts for r in p.tokens.rows], parts[0].tokens.nfe,
-                                 sum(p.tokens.seconds for p in parts), extra)
+        tally = Tally()
+        for part in parts:
+            tally.add(part)
+        tokens = TokenGeneration([r for p in parts for r in p.tokens.rows], tally.nfe, tally.seconds, tally.extra)
         return cls([r for p in parts for r in p.records], tokens)
 
 
@@ -179,7 +176,7 @@ class Domain:
         makes the I-th of N contiguous blocks of chunks, numbered as in the whole job."""
         check_counts(n, nfe, batch_size, seed)
         chunks = shard_chunks(n, parse_shard(shard))
-        build_sampler(model, sampler)  # a sampler this model cannot run fails here, before any output
+        engine = build_sampler(model, sampler)  # one for all chunks; a sampler this model cannot run fails here
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
         bar, done = None, 0  # done: records of the whole job before this chunk
         try:
@@ -193,7 +190,7 @@ class Domain:
                     total = sum(min(CHUNK, n - j * CHUNK) for j in chunks) * per_sample
                     bar = progress_bar(total, model.name, nfe, progress)
                 tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device,
-                                       templates=plan.templates, bar=bar)
+                                       templates=plan.templates, bar=bar, engine=engine)
                 yield Generated(self.records(model, tokens.rows, provenance, plan.labels, start=done), tokens)
                 done += len(plan.lengths)
         finally:

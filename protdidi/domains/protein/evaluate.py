@@ -105,10 +105,10 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     if long:
         warnings.append(f"{len(long)} samples are longer than {JUDGE_WINDOW:,} residues; the judge scored their first "
                         f"{JUDGE_WINDOW:,} (its window), metapredict and novelty the whole record: "
-                        f"{', '.join(long[:10])}{' ...' if len(long) > 10 else ''}")
+                        f"{some(long)}")
     if unread:
         warnings.append(f"metapredict skipped {len(unread)} of {len(samples)} samples (letters other than the 20 "
-                        f"residues and B, U, X, Z): {', '.join(unread[:10])}{' ...' if len(unread) > 10 else ''}")
+                        f"residues and B, U, X, Z): {some(unread)}")
     if folder is not None:
         seqs = {"samples": samples, **control_sets(reference_set, seed)}
         for r in rows:
@@ -133,6 +133,11 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
 
     write_dir_atomic(out_dir, write, marker="report.json")
     return report
+
+
+def some(ids: list[str], shown: int = 10) -> str:
+    """The first `shown` ids, comma-separated, with " ..." when there are more."""
+    return ", ".join(ids[:shown]) + (" ..." if len(ids) > shown else "")
 
 
 def notes(report: dict) -> list[str]:
