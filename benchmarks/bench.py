@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: result files (JSON + Markdown, written atomically, `--replot` from the saved
-JSON), figures, and the protein scoring every quality benchmark uses (length buckets, the judge, the CATH splits).
+"""What the benchmark scripts share: the working tree's `protdidi` ahead of any installed copy, result files
+(JSON + Markdown, written atomically, `--replot` from the saved JSON), figures, and the protein scoring every
+quality benchmark uses (length buckets, the judge, the CATH splits).
 
 Each script keeps only its own question: what it generates, which rows it compares, how its table reads.
 """
@@ -16,9 +17,12 @@ from pathlib import Path
 
 import torch
 
-from protdidi.io import write_file_atomic, write_text_atomic
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the working tree's protdidi, not whichever copy pip installed
+    sys.path.insert(0, str(ROOT))
+
+from protdidi.io import write_file_atomic, write_text_atomic  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 STUDENTS = ("didi", "idlm")
 

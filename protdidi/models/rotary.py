@@ -28,11 +28,18 @@ class Rotary(nn.Module):
         return self._cache[2][:length], self._cache[3][:length]
 
     def forward(self, qk: torch.Tensor) -> torch.Tensor:
-        """Rotate queries and keys together: qk is [..., length, head_dim] (e.g. q and k stacked in front)."""
+        """Rotate queries and keys together: qk is [..., length, head_dim] (e.g. q and k stacked in front).
+
+        x·cos, then each half gets the other half times its signed sine added in place: the same arithmetic, bit
+        for bit, as adding the half-swapped copy of x, without materialising that copy (one pass over q and k
+        fewer; autograd-safe, since the product's backward needs its inputs, not its output)."""
         cos, sin = self.tables(qk.shape[-2], qk.device)
+        cos, sin = cos.to(qk.dtype), sin.to(qk.dtype)
         half = qk.shape[-1] // 2
-        swapped = torch.cat((qk[..., half:], qk[..., :half]), dim=-1)
-        return torch.addcmul(qk * cos.to(qk.dtype), swapped, sin.to(qk.dtype))
+        out = qk * cos
+        out[..., :half].addcmul_(qk[..., half:], sin[:, :half])
+        out[..., half:].addcmul_(qk[..., :half], sin[:, half:])
+        return out
 
 
 def check_heads(width: int, heads: int) -> None:
