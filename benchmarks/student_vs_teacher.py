@@ -54,10 +54,9 @@ def metapredict_only(args) -> dict:
     exactly, else stop), then predict disorder and compare the pairs."""
     import json
 
-    from protdidi.domains.protein import metrics as M
     from protdidi.domains.protein.disorder import predict_disorder
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.domains.protein.rows import Reference
+    from protdidi.domains.protein.rows import Reference, sequence_metrics
 
     saved = json.loads((args.out / "student_vs_teacher.json").read_text())
     args.buckets, args.per_bucket, args.seed = tuple(saved["buckets"]), saved["per_bucket"], saved["seed"]
@@ -68,10 +67,7 @@ def metapredict_only(args) -> dict:
     for name, nfe in PLAN:
         label = f"{name} ancestral NFE {nfe}"
         seqs, _, _ = generate_buckets(PROTEIN.load_model(name), "ancestral", nfe, args)
-        now = {"n": len(seqs), "mean_length": sum(map(len, seqs)) / len(seqs),
-               "entropy_bits": float(sum(M.shannon_entropy_bits(x) for x in seqs) / len(seqs)),
-               "composition_kl": M.kl_divergence(M.composition(seqs, 1.0), reference.composition),
-               "dipeptide_js": M.js_divergence(M.dipeptide_composition(seqs, 1.0), reference.dipeptides)}
+        now = sequence_metrics(seqs, reference, args.seed)
         if any(abs(now[k] - rows[label][k]) > 1e-9 for k in FINGERPRINT):
             sys.exit(f"{label}: regenerated sequences differ from the saved run ({now}); re-run without "
                      "--metapredict-only")

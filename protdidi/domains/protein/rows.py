@@ -76,21 +76,27 @@ def _bar(total: int, desc: str, progress: bool):
     return tqdm(total=total, desc=desc, file=sys.stderr, disable=not progress)
 
 
+def sequence_metrics(seqs: list[str], reference: Reference, seed: int) -> dict:
+    """The measures computed from the sequences alone (no model, no predictor): size, composition against the
+    reference, complexity, diversity."""
+    comp = M.composition(seqs, 1.0)
+    return {"n": len(seqs), "mean_length": float(np.mean([len(s) for s in seqs])),
+            "composition_kl": M.kl_divergence(comp, reference.composition),
+            "composition_js": M.js_divergence(comp, reference.composition),
+            "dipeptide_js": M.js_divergence(M.dipeptide_composition(seqs, 1.0), reference.dipeptides),
+            "length_ks": M.ks_statistic([len(s) for s in seqs], [len(s) for s in reference.seqs]),
+            "entropy_bits": float(np.mean([M.shannon_entropy_bits(s) for s in seqs])),
+            "low_complexity_fraction": float(np.mean([M.low_complexity_fraction(s) for s in seqs])),
+            "longest_homopolymer_mean": float(np.mean([M.longest_homopolymer(s) for s in seqs])),
+            "frac_residue_over_25pct": float(np.mean([M.max_residue_fraction(s) > 0.25 for s in seqs])),
+            "uniqueness": M.uniqueness(seqs), "mean_pairwise_identity": M.mean_pairwise_identity(seqs, 500, seed)}
+
+
 def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[str], judge, pppl_n: int,
                 seed: int, progress: bool, novelty: Callable | None = None) -> tuple[dict, dict]:
     """(row, details) of one set; `novelty(samples, train, progress)` is the search (default: the Python one)."""
     vocab = protein_vocab()
-    comp = M.composition(seqs, 1.0)
-    row = {"set": name, "n": len(seqs), "mean_length": float(np.mean([len(s) for s in seqs])),
-           "composition_kl": M.kl_divergence(comp, reference.composition),
-           "composition_js": M.js_divergence(comp, reference.composition),
-           "dipeptide_js": M.js_divergence(M.dipeptide_composition(seqs, 1.0), reference.dipeptides),
-           "length_ks": M.ks_statistic([len(s) for s in seqs], [len(s) for s in reference.seqs]),
-           "entropy_bits": float(np.mean([M.shannon_entropy_bits(s) for s in seqs])),
-           "low_complexity_fraction": float(np.mean([M.low_complexity_fraction(s) for s in seqs])),
-           "longest_homopolymer_mean": float(np.mean([M.longest_homopolymer(s) for s in seqs])),
-           "frac_residue_over_25pct": float(np.mean([M.max_residue_fraction(s) > 0.25 for s in seqs])),
-           "uniqueness": M.uniqueness(seqs), "mean_pairwise_identity": M.mean_pairwise_identity(seqs, 500, seed)}
+    row = {"set": name, **sequence_metrics(seqs, reference, seed)}
     disorder = predict_disorder(seqs)
     row.update(disorder.columns(seed))
     bar = _bar(len(seqs), f"novelty ({name})", progress)
@@ -110,7 +116,7 @@ def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[st
         else float("nan")
     row.update({"judge_pppl": exact.pooled, "judge_pppl_ci95": exact.ci95(), "judge_pppl_n": len(subset),
                 "judge_fast_pppl": fast.pooled, "fast_vs_exact_pearson": corr})
-    return row, {"per_sequence_pppl": exact.per_sequence, "composition": comp.tolist(),
+    return row, {"per_sequence_pppl": exact.per_sequence, "composition": M.composition(seqs, 1.0).tolist(),
                  "lengths": [len(s) for s in seqs], "pppl_index": subset, "pppl_nll": exact.nll,
                  "pppl_tokens": exact.lengths, "disorder": disorder.to_json()}
 
