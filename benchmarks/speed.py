@@ -68,12 +68,12 @@ def code_path(before: bool):
 
 
 def flop_terms(backbone) -> dict:
-    """The forward FLOPs of one framed sequence of T tokens (body + BOS/EOS): 2·P·T for the matmul weights (P of
-    them) plus 4·layers·d·T² for attention (QKᵀ and AV). Embedding lookups, norms, GELU and softmax are not counted."""
-    cfg = backbone.cfg
-    d, layers, v = cfg.embed_dim, cfg.num_layers, cfg.vocab_size
-    return {"matmul_params": layers * 12 * d * d + d * d + d * v, "attention_coef": 4 * layers * d,
-            "layers": layers, "width": d, "heads": cfg.attention_heads, "vocab": v}
+    """The forward FLOPs of one framed sequence of T tokens (body + BOS/EOS), from the model's own count
+    (`Esm2.flops_per_token`): 2·P·T for the matmul weights (P of them) plus 4·layers·d·T² for attention (QKᵀ and AV).
+    Embedding lookups, norms, GELU and softmax are not counted."""
+    cfg, per_token = backbone.cfg, backbone.flops_per_token
+    return {"matmul_params": per_token(0) // 2, "attention_coef": per_token(1) - per_token(0),
+            "layers": cfg.num_layers, "width": cfg.embed_dim, "heads": cfg.attention_heads, "vocab": cfg.vocab_size}
 
 
 def job_flops(terms: dict, lengths: list[int], nfe: int, batch_size: int) -> tuple[float, float]:
