@@ -141,6 +141,24 @@ def disorder_cells(row: dict) -> str:
                       for c, (_, fmt) in DISORDER_COLUMNS.items())
 
 
+def judge_ratio(details: dict, a: str, b: str, seed: int) -> dict:
+    """Set `a` against set `b` under the judge: the ratio of pooled pseudo-perplexities with a 95% bootstrap
+    interval, each set resampled within its length buckets (`details` as `Scorer.details` holds them)."""
+    from protdidi.domains.protein.rows import scored_pppl
+    from protdidi.stats import bootstrap_ratio_ci
+
+    return bootstrap_ratio_ci(scored_pppl(details[a], by_length=True), scored_pppl(details[b], by_length=True),
+                              seed=seed)
+
+
+def disorder_differences(details: dict, a: str, b: str, seed: int) -> dict:
+    """Set `a` minus set `b` in each of metapredict's measures, with 95% bootstrap intervals."""
+    from protdidi.domains.protein.disorder import DisorderScores
+
+    first, second = (DisorderScores.from_json(details[k]["disorder"]) for k in (a, b))
+    return first.differences(second, seed)
+
+
 class Scorer:
     """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
     one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;

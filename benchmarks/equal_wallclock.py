@@ -16,7 +16,18 @@ import sys
 import time
 
 import torch
-from bench import Scorer, add_replot, command_line, common_parser, generate_buckets, run_or_load, save_markdown, table
+from bench import (
+    Scorer,
+    add_replot,
+    command_line,
+    common_parser,
+    disorder_differences,
+    generate_buckets,
+    judge_ratio,
+    run_or_load,
+    save_markdown,
+    table,
+)
 
 from protdidi.generation import chunk_generator, generate_rows
 from protdidi.loaded import build_sampler
@@ -53,8 +64,6 @@ def pick_nfe(default, candidate, lengths: list[int], args) -> dict:
 
 def run(args) -> dict:
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.domains.protein.rows import scored_pppl
-    from protdidi.stats import bootstrap_ratio_ci
 
     default, candidate = PROTEIN.load_model(args.default), PROTEIN.load_model(args.candidate)
     lengths = PROTEIN.plan(default, args.time_n, None, chunk_generator(args.seed, 0), {}).lengths
@@ -71,11 +80,9 @@ def run(args) -> dict:
         labels[role] = f"{role}: {model.name}, NFE {nfe}"
         seqs, _, _ = generate_buckets(model, "ancestral", nfe, args)
         scorer.score(labels[role], seqs, {"model": model.name, "nfe": nfe})
-    a, b = (scorer.details[labels[k]] for k in ("candidate", "default"))
-    judge = bootstrap_ratio_ci(scored_pppl(a, by_length=True), scored_pppl(b, by_length=True), seed=args.seed)
-    from protdidi.domains.protein.disorder import DisorderScores
-
-    disorder = DisorderScores.from_json(a["disorder"]).differences(DisorderScores.from_json(b["disorder"]), args.seed)
+    a, b = labels["candidate"], labels["default"]
+    judge = judge_ratio(scorer.details, a, b, args.seed)
+    disorder = disorder_differences(scorer.details, a, b, args.seed)
     beats_judge = judge["ci95"][1] < 1
     beats_disorder = bool(disorder) and disorder["disorder_fraction"]["ci95"][1] < 0
     verdict = "ship: beats the default on both signals" if beats_judge and beats_disorder else \

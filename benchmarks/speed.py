@@ -76,11 +76,17 @@ def flop_terms(backbone) -> dict:
             "layers": cfg.num_layers, "width": cfg.embed_dim, "heads": cfg.attention_heads, "vocab": cfg.vocab_size}
 
 
+def forward_flops(terms: dict, t: int) -> dict[str, float]:
+    """One sequence-forward at T framed tokens, by operator class: the matmul weights' 2·P·T and attention's
+    coef·T²."""
+    return {"matmul": 2 * terms["matmul_params"] * t, "attention kernel": terms["attention_coef"] * t * t}
+
+
 def job_flops(terms: dict, lengths: list[int], nfe: int, batch_size: int) -> tuple[float, float]:
     """(FLOPs at the actual lengths, FLOPs computed) of generating `lengths` as `generate_rows` batches them:
     per chunk of CHUNK, sorted by length, `batch_size` at a time, each batch padded to its longest member."""
     def forward(t: int) -> float:
-        return 2 * terms["matmul_params"] * t + terms["attention_coef"] * t * t
+        return sum(forward_flops(terms, t).values())
 
     useful = sum(forward(n + 2) for n in lengths) * nfe
     computed = 0.0
@@ -111,9 +117,7 @@ def op_profile(model, lengths: list[int], nfe: int, terms: dict) -> dict:
         key = "matmul" if e.key in MATMUL_OPS else "attention kernel" if "scaled_dot_product" in e.key \
             else "element-wise and other"
         classes[key] += e.self_cpu_time_total / 1e6
-    t = n + 2
-    flops = {"matmul": 2 * terms["matmul_params"] * t * b * nfe, "attention kernel": terms["attention_coef"] * t * t
-             * b * nfe}
+    flops = {k: f * b * nfe for k, f in forward_flops(terms, n + 2).items()}
     total = sum(classes.values())
     return {"batch": b, "padded_length": n, "nfe": nfe, "seconds": total,
             "classes": {k: {"seconds": s, "share": s / total,

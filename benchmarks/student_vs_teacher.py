@@ -25,7 +25,9 @@ from bench import (
     command_line,
     common_parser,
     disorder_cells,
+    disorder_differences,
     generate_buckets,
+    judge_ratio,
     run_or_load,
     save_json,
     save_markdown,
@@ -81,17 +83,12 @@ def metapredict_only(args) -> dict:
 
 
 def add_disorder_differences(comparisons: list[dict], details: dict, seed: int) -> None:
-    from protdidi.domains.protein.disorder import DisorderScores
-
     for c in comparisons:
-        a, b = (DisorderScores.from_json(details[k]["disorder"]) for k in (c["set"], c["against"]))
-        c["metapredict_differences"] = a.differences(b, seed)
+        c["metapredict_differences"] = disorder_differences(details, c["set"], c["against"], seed)
 
 
 def run(args) -> dict:
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.domains.protein.rows import scored_pppl
-    from protdidi.stats import bootstrap_ratio_ci
 
     scorer = Scorer(args)
     for name, nfe in PLAN:
@@ -102,8 +99,7 @@ def run(args) -> dict:
     rows = {r["set"]: r for r in scorer.rows}
     comparisons = []
     for a, b in PAIRS:
-        ratio = bootstrap_ratio_ci(scored_pppl(scorer.details[a], by_length=True),
-                                   scored_pppl(scorer.details[b], by_length=True), seed=args.seed)
+        ratio = judge_ratio(scorer.details, a, b, args.seed)
         entropy = rows[a]["entropy_bits"] / rows[b]["entropy_bits"] - 1
         comparisons.append({"set": a, "against": b, **ratio, "entropy_change": round(entropy, 4),
                             "verdict": verdict(ratio, b)})
