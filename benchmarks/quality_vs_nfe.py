@@ -1,6 +1,9 @@
 """Quality vs NFE (and vs wall-clock) for the shipped protein teacher and students, judged independently.
 
     python benchmarks/quality_vs_nfe.py --judge protdidi-cath-judge
+    # another teacher and its student (e.g. the larger teacher: its 16- vs 256-NFE gap), no RGAS row:
+    python benchmarks/quality_vs_nfe.py --teacher runs/teacher-cath-8m --teacher-nfe 16,256 \
+        --students runs/idlm-8m --student-nfe 4,8,16 --rgas-nfe "" --out benchmarks/results/teacher_cath_8m
 
 One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
 buckets (default 50/100/200/300 residues, 25 sequences each), evaluate every set with the same metrics as
@@ -37,12 +40,13 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
     """(model, sampler, nfe, sequences, seconds, sampler counters) per row."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
-    plan = [("teacher", "ancestral", args.teacher_nfe)]
-    plan += [(s, "ancestral", args.student_nfe) for s in STUDENTS]
-    plan += [("didi", "rgas", args.rgas_nfe)] if args.rgas_nfe else []
+    plan = [(args.teacher, "ancestral", args.teacher_nfe)]
+    plan += [(s, "ancestral", args.student_nfe) for s in args.students]
+    plan += [(args.rgas_model, "rgas", args.rgas_nfe)] if args.rgas_nfe else []
     out = []
-    for name, sampler, grid in plan:
-        model = PROTEIN.load_model(name)
+    for spec, sampler, grid in plan:
+        model = PROTEIN.load_model(spec)
+        name = model.name if Path(spec).exists() else spec  # a shipped name as given, a directory by its model
         for nfe in grid:
             seqs, seconds, extra = generate_buckets(model, sampler, nfe, args)
             print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
@@ -115,6 +119,10 @@ def plot(result: dict, path: Path) -> None:
 
 def main() -> None:
     parser = common_parser(__doc__)
+    parser.add_argument("--teacher", default="teacher", help="shipped name or checkpoint directory")
+    parser.add_argument("--students", type=lambda s: [x for x in s.split(",") if x], default=list(STUDENTS),
+                        help="comma-separated shipped names or checkpoint directories")
+    parser.add_argument("--rgas-model", default="didi", help="the student sampled with RGAS (needs a discriminator)")
     parser.add_argument("--teacher-nfe", type=ints, default=(8, 16, 32, 64, 128, 256))
     parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
     parser.add_argument("--rgas-nfe", type=ints, default=(16,))
