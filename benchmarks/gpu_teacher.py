@@ -42,6 +42,7 @@ from pathlib import Path
 import yaml
 from bench import RESULTS, ROOT, add_replot, command_line, run_or_load, save_markdown, table
 
+from protdidi.checkpoint import file_sha256
 from protdidi.io import write_dir_atomic, write_text_atomic
 
 CONFIG = ROOT / "configs" / "teacher-cath-8m.yaml"
@@ -59,14 +60,6 @@ def plan_steps(probed: dict, budget_s: float, steps: int, warmup: int, eval_ever
     fit = int(MARGIN * budget_s / per_step) // multiple * multiple
     n = max(multiple, min(steps, fit))
     return n, warmup if n == steps else max(1, round(warmup * n / steps))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def log_records(run_dir: Path) -> list[dict]:
@@ -118,7 +111,7 @@ def pack(run_dir: Path, name: str, out: Path, part_bytes: int, work: Path) -> tu
             part = out / f"{name}.tar.{i:02d}"
             part.write_bytes(chunk)
             parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    return sha256(bundle), parts
+    return file_sha256(bundle), parts
 
 
 def train(args) -> None:
@@ -174,7 +167,7 @@ def unpack(args) -> dict:
                 if hashlib.sha256(data).hexdigest() != part["sha256"]:
                     sys.exit(f"gpu_teacher: {part['file']} does not match manifest.json (incomplete transfer?)")
                 joined.write(data)
-        if sha256(bundle) != manifest["tar_sha256"]:
+        if file_sha256(bundle) != manifest["tar_sha256"]:
             sys.exit("gpu_teacher: the joined parts do not match manifest.json")
         with tarfile.open(bundle) as tar:
             tar.extractall(tmp, filter="data")
