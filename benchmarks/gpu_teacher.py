@@ -5,12 +5,14 @@ on a machine that starts bare and keeps nothing; at most 8 files of 16 MiB (64 M
 state of a 7.5M-parameter run (weights, EMA and AdamW moments: about 120 MB) can therefore never reach a second
 slice, so the run must finish inside one command. This script makes it do so:
 
-1. probe: `protdidi train-teacher --config CONFIG --stop-at P` measures seconds per step on this machine (the
-   second half of the P steps, so start-up and warm-up are excluded);
-2. train: the same command from scratch with `train.steps` = the steps that fit `--budget` seconds (x 0.9, capped
-   at the config's own count) and the warm-up scaled alike; the resolved config (config.yaml) records both, so
-   `protdidi train-teacher --config CONFIG --set train.steps=N --set train.warmup_steps=W` reproduces it. Should it
-   still run past `--deadline` seconds after the start, it is stopped and its last evaluated checkpoint kept;
+1. probe: `protdidi train-teacher --config CONFIG --stop-at P` on this machine, logged every P/4 steps and
+   evaluated and checkpointed at P/2 and P: seconds per step from steps P/4..P/2 (start-up and warm-up
+   excluded), and the cost of one evaluation plus checkpoint from how much longer steps P/2..3P/4 took;
+2. train: the same command from scratch with `train.steps` = the steps that fit `--budget` seconds (x 0.9, with
+   one evaluation and checkpoint every `train.eval_every` steps, capped at the config's own count) and the
+   warm-up scaled alike; the resolved config (config.yaml) records both, so `protdidi train-teacher --config
+   CONFIG --set train.steps=N --set train.warmup_steps=W` reproduces it. Should it still run past `--deadline`
+   seconds after the start, it is stopped and its last evaluated checkpoint kept;
 3. pack: the teacher in the shipped layout (best/'s config.json, vocab.json, model.safetensors beside config.yaml,
    log.jsonl, loss.png, report.json) as a tar cut into parts of `--part-mib` MiB, with manifest.json (sha256 of
    every part and of the whole), and train.log, into `--out`.
@@ -20,9 +22,9 @@ slice, so the run must finish inside one command. This script makes it do so:
     python3 benchmarks/gpu_teacher.py --out $OUT
     # here, afterwards: check, join and unpack into a checkpoint directory; writes benchmarks/results/gpu_teacher.*
     python benchmarks/gpu_teacher.py --unpack /work/.device/FILES_AT -o runs/teacher-cath-8m
-    # CPU smoke test of the same path at toy size (tests/test_gpu_teacher.py runs it)
-    python benchmarks/gpu_teacher.py --budget 20 --probe-steps 4 --set model.num_layers=2 --set model.embed_dim=32 \
-        --set model.attention_heads=4 --set train.batch_size=8 --set train.eval_every=4 --out /tmp/gpu_teacher
+    # CPU smoke test of the same path at toy size, ~1 minute (tests/test_gpu_teacher.py runs one on a toy FASTA)
+    python benchmarks/gpu_teacher.py --budget 20 --probe-steps 8 --set model.num_layers=2 --set model.embed_dim=32 \
+        --set model.attention_heads=4 --set train.batch_size=8 --set train.eval_every=20 --out /tmp/gpu_teacher
 """
 
 from __future__ import annotations
