@@ -11,7 +11,8 @@ training split, cropped to `--length` residues, for `--iters` iterations with `-
 under `torch.autocast(bfloat16)`. Reported: median seconds per iteration after `--warmup` iterations (from the
 run's own log), real tokens per second, and peak GPU memory (torch.cuda.max_memory_allocated). Beside it, the
 official DiDi-Instruct figure, labelled as theirs: about one H100-hour for 10,000 iterations of a 169M text model
-(0.36 s per iteration). Writes benchmarks/results/gpu_scale.{json,md}.
+(0.36 s per iteration). Writes benchmarks/results/gpu_scale.{json,md}; while it runs, gpu_scale.partial.json holds
+the rows so far (a run cut short by a time limit still returns them).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
+from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_json, save_markdown, table
 
 DPLM_150M = {"layers": 30, "dim": 640, "heads": 20}
 TOY = {"layers": 4, "dim": 32, "heads": 4}  # DiDi unfreezes 4 blocks of the discriminator trunk
@@ -90,9 +91,12 @@ def run(args) -> dict:
                 row = one_run(teacher, method, precision, args, work)
                 print(row, file=sys.stderr)
                 rows.append(row)
+                # each row as soon as it exists: a run cut short by a time limit still returns what it measured
+                save_json(Path(args.out) / "gpu_scale.partial.json", {"command": command_line(), "rows": rows})
         from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
         params = sum(p.numel() for p in PROTEIN.load_model(teacher).denoiser.parameters())
+    (Path(args.out) / "gpu_scale.partial.json").unlink(missing_ok=True)  # the whole result follows
     device = torch.cuda.get_device_name() if torch.device(args.device).type == "cuda" else "cpu"
     return {"command": command_line(), "machine": machine(args.device), "device_name": device,
             "teacher": args.teacher or f"random weights, shape {shape}", "parameters": params,
