@@ -3,7 +3,7 @@
     python benchmarks/quality_vs_nfe.py --judge protdidi-cath-judge
     # another teacher and its student (e.g. the larger teacher: its 16- vs 256-NFE gap), no RGAS row:
     python benchmarks/quality_vs_nfe.py --teacher runs/teacher-cath-8m --teacher-nfe 16,256 \
-        --students runs/idlm-8m --student-nfe 4,8,16 --rgas-nfe "" --out benchmarks/results/teacher_cath_8m
+        --students runs/idlm-8m/best --student-nfe 4,8,16 --rgas-nfe "" --out benchmarks/results/teacher_cath_8m
 
 One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
 buckets (default 50/100/200/300 residues, 25 sequences each), evaluate every set with the same metrics as

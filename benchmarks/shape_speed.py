@@ -1,6 +1,6 @@
 """CPU forward speed of candidate teacher shapes against the shipped one: what a larger default costs per NFE.
 
-    python benchmarks/shape_speed.py          # ~2 minutes on a 2-core CPU
+    python benchmarks/shape_speed.py          # ~1 minute on a 2-core CPU
 
 The student of a larger teacher has the teacher's shape and must generate 1,000 sequences in the time today's
 default needs at 16 NFE (issue #19, point 3), so the NFE it may spend is 16 / (its time per forward relative to
