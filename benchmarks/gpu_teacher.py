@@ -86,13 +86,14 @@ def train_teacher(args, run_dir: Path, sets: list[str], log, flags: tuple[str, .
     return True
 
 
-def probe(args, work: Path, log) -> dict:
+def probe(args, work: Path, log, timeout: float) -> dict:
     """4q steps of the real configuration (q = `--probe-steps` / 4), logged every q, evaluated and checkpointed at
     2q and 4q: seconds per step from steps q..2q (start-up and the first q steps excluded), and the cost of one
     evaluation plus checkpoint from how much longer steps 2q..3q took."""
     q = max(1, args.probe_steps // 4)
-    train_teacher(args, work / "probe", [f"train.log_every={q}", f"train.eval_every={2 * q}",
-                                         f"train.save_every={2 * q}"], log, flags=("--stop-at", str(4 * q)))
+    if not train_teacher(args, work / "probe", [f"train.log_every={q}", f"train.eval_every={2 * q}",
+                                                f"train.save_every={2 * q}"], log, ("--stop-at", str(4 * q)), timeout):
+        sys.exit(f"gpu_teacher: the {4 * q}-step probe outlived the deadline; nothing was trained")
     wall = {r["step"]: r["wall_s"] for r in log_records(work / "probe") if "loss" in r}
     plain, with_eval = wall[2 * q] - wall[q], wall[3 * q] - wall[2 * q]
     return {"steps": 4 * q, "s_per_step": plain / q, "eval_save_s": max(0.0, with_eval - plain)}
@@ -129,7 +130,7 @@ def train(args) -> None:
     work = Path(tempfile.mkdtemp(prefix="gpu_teacher-"))
     with open(out / "train.log", "w") as log:
         try:
-            probed = probe(args, work, log)
+            probed = probe(args, work, log, timeout=args.deadline)
             steps, warmup = plan_steps(probed, args.budget, cfg.train.steps, cfg.train.warmup_steps,
                                        cfg.train.eval_every)
             print(f"probe: {probed} -> {steps} steps (warm-up {warmup})", flush=True)
