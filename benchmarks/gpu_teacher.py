@@ -160,8 +160,15 @@ def train(args) -> None:
 
 def unpack(args) -> dict:
     """Check every part against manifest.json, join them, and unpack the teacher into `args.dest`."""
-    src = Path(args.unpack)
+    src, dest = Path(args.unpack), Path(args.dest)
+    if not (src / "manifest.json").is_file():
+        sys.exit(f"gpu_teacher: {src} holds no manifest.json (not the --out of a gpu_teacher.py run)")
     manifest = json.loads((src / "manifest.json").read_text())
+    missing = [p["file"] for p in manifest["parts"] if not (src / p["file"]).is_file()]
+    if missing:
+        sys.exit(f"gpu_teacher: {src} lacks {', '.join(missing)} (incomplete transfer?)")
+    if dest.exists() and any(dest.iterdir()):
+        sys.exit(f"gpu_teacher: {dest} already exists and is not empty")
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "bundle.tar"
         with open(bundle, "wb") as joined:
@@ -179,8 +186,7 @@ def unpack(args) -> dict:
             for f in (Path(tmp) / manifest["name"]).iterdir():
                 shutil.copy2(f, dest / f.name)
 
-        write_dir_atomic(args.dest, write, marker="config.yaml")
-    dest = Path(args.dest)
+        write_dir_atomic(dest, write, marker="config.yaml")
     evals = [r for r in log_records(dest) if "valid_nelbo" in r]
     report = json.loads((dest / "report.json").read_text()) if (dest / "report.json").exists() else None
     run_cfg = yaml.safe_load((dest / "config.yaml").read_text())

@@ -54,6 +54,9 @@ def test_one_call_run_comes_back_as_a_checked_teacher(tmp_path, toy_fasta):
     assert model.name == "protdidi-cath-teacher-8m" and model.denoiser.backbone.cfg.embed_dim == 32
     assert "finished" in (tmp_path / "res" / "gpu_teacher.md").read_text()
 
+    done = run("--unpack", str(out), "-o", str(teacher), "--results", str(tmp_path / "res"), "--no-reference")
+    assert done.returncode != 0 and "not empty" in done.stderr  # never unpacks over an existing checkpoint
+
     part = out / manifest["parts"][1]["file"]
     data = bytearray(part.read_bytes())
     data[0] ^= 1
