@@ -128,6 +128,20 @@ def train(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="gpu_teacher-"))
+    try:
+        manifest = {"name": cfg.name, **probe_train_pack(args, cfg, out, work, start), "command": command_line(),
+                    "config": str(args.config), "overrides": args.set, "eval_every": cfg.train.eval_every,
+                    "budget_s": args.budget, "deadline_s": args.deadline,
+                    "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+                    "torch": torch.__version__, "total_s": round(time.monotonic() - start, 1)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_text_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1) + "\n"))
+    print(json.dumps({k: v for k, v in manifest.items() if k != "tokens_per_step"}, indent=1))
+
+
+def probe_train_pack(args, cfg, out: Path, work: Path, start: float) -> dict:
+    """Steps 1-3 of the module docstring; the manifest's fields about the run and its parts."""
     with open(out / "train.log", "w") as log:
         try:
             probed = probe(args, work, log, timeout=args.deadline)
@@ -142,20 +156,12 @@ def train(args) -> None:
             tail = (out / "train.log").read_text().splitlines()[-40:]
             sys.exit("\n".join([*tail, f"gpu_teacher: {' '.join(err.cmd[:4])} failed (exit {err.returncode})"]))
     records = log_records(work / "run")
-    status = "finished" if finished and (work / "run" / "report.json").exists() else "stopped at the deadline"
     tar_sha, parts = pack(work / "run", cfg.name, out, int(args.part_mib * 2**20), work)
-    manifest = {"name": cfg.name, "status": status, "command": command_line(), "config": str(args.config),
-                "overrides": args.set, "probe": probed, "eval_every": cfg.train.eval_every,
-                "budget_s": args.budget, "deadline_s": args.deadline, "steps": steps, "warmup_steps": warmup,
-                "steps_done": max((r["step"] for r in records), default=0),
-                "train_wall_s": max((r.get("wall_s", 0) for r in records), default=0.0),
-                "tokens_per_step": [r["tokens"] for r in records if "tokens" in r],
-                "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-                "torch": torch.__version__, "total_s": round(time.monotonic() - start, 1), "tar_sha256": tar_sha,
-                "parts": parts}
-    write_text_atomic(out / "manifest.json", lambda f: f.write(json.dumps(manifest, indent=1) + "\n"))
-    shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({k: v for k, v in manifest.items() if k != "tokens_per_step"}, indent=1))
+    return {"status": "finished" if finished and (work / "run" / "report.json").exists() else "stopped at the deadline",
+            "probe": probed, "steps": steps, "warmup_steps": warmup,
+            "steps_done": max((r["step"] for r in records), default=0),
+            "train_wall_s": max((r.get("wall_s", 0) for r in records), default=0.0),
+            "tokens_per_step": [r["tokens"] for r in records if "tokens" in r], "tar_sha256": tar_sha, "parts": parts}
 
 
 def unpack(args) -> dict:
