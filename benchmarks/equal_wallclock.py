@@ -1,6 +1,6 @@
 """May a candidate model replace the shipped default? Both at equal wall-clock, judged by two signals with intervals.
 
-    python benchmarks/equal_wallclock.py --candidate runs/idlm-8m     # a checkpoint directory or a shipped name
+    python benchmarks/equal_wallclock.py --candidate runs/idlm-8m/best     # a checkpoint directory or a shipped name
 
 Issue #19's rule for a new default: time the default at its NFE (16) on 1,000 sequences, take the largest NFE at
 which the candidate generates the same 1,000 lengths no slower (both timed in this run, interleaved, on the same

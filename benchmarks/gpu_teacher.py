@@ -44,7 +44,6 @@ from pathlib import Path
 import yaml
 from bench import RESULTS, ROOT, add_replot, command_line, run_or_load, save_markdown, table
 
-from protdidi.checkpoint import file_sha256
 from protdidi.io import write_dir_atomic, write_text_atomic
 
 CONFIG = ROOT / "configs" / "teacher-cath-8m.yaml"
@@ -108,13 +107,14 @@ def pack(run_dir: Path, name: str, out: Path, part_bytes: int, work: Path) -> tu
     with tarfile.open(bundle, "w") as tar:
         for path, arcname in members:
             tar.add(path, arcname=f"{name}/{arcname}")
-    parts = []
+    parts, whole = [], hashlib.sha256()
     with open(bundle, "rb") as src:
         for i, chunk in enumerate(iter(lambda: src.read(part_bytes), b"")):
             part = out / f"{name}.tar.{i:02d}"
             part.write_bytes(chunk)
+            whole.update(chunk)
             parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    return file_sha256(bundle), parts
+    return whole.hexdigest(), parts
 
 
 def train(args) -> None:
@@ -176,14 +176,15 @@ def unpack(args) -> dict:
     if dest.exists() and any(dest.iterdir()):
         sys.exit(f"gpu_teacher: {dest} already exists and is not empty")
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(tmp) / "bundle.tar"
+        bundle, whole = Path(tmp) / "bundle.tar", hashlib.sha256()
         with open(bundle, "wb") as joined:
             for part in manifest["parts"]:
                 data = (src / part["file"]).read_bytes()
                 if hashlib.sha256(data).hexdigest() != part["sha256"]:
                     sys.exit(f"gpu_teacher: {part['file']} does not match manifest.json (incomplete transfer?)")
                 joined.write(data)
-        if file_sha256(bundle) != manifest["tar_sha256"]:
+                whole.update(data)
+        if whole.hexdigest() != manifest["tar_sha256"]:
             sys.exit("gpu_teacher: the joined parts do not match manifest.json")
         with tarfile.open(bundle) as tar:
             tar.extractall(tmp, filter="data")
