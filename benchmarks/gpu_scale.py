@@ -1,7 +1,9 @@
 """Scale check on a GPU: distil a DPLM-150M-shaped teacher with both methods for a fixed number of iterations.
 
-    python benchmarks/gpu_scale.py                  # on a machine with a CUDA GPU; about 5 minutes on one H100
+    python benchmarks/gpu_scale.py --iters 25       # on a machine with a CUDA GPU; 154 s on one H200
+    python benchmarks/gpu_scale.py --iters 15 --batch 32 --out DIR   # the second table in the README
     python benchmarks/gpu_scale.py --toy --out /tmp/gpu_scale   # the same code path at toy size on a CPU
+    python benchmarks/gpu_scale.py --iters 8 --methods idlm --profile --out DIR   # where an iteration's time goes
 
 The teacher is an HF `EsmForMaskedLM` with DPLM-150M's shape (30 layers x 640, 20 heads, ESM-2 alphabet) and
 RANDOM weights unless `--teacher DIR` names real ones: the timings are real, the samples meaningless. Each
@@ -18,6 +20,7 @@ the rows so far (a run cut short by a time limit still returns them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import statistics
@@ -27,6 +30,8 @@ from pathlib import Path
 
 import torch
 from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_json, save_markdown, table
+
+from protdidi.io import write_text_atomic
 
 DPLM_150M = {"layers": 30, "dim": 640, "heads": 20}
 TOY = {"layers": 4, "dim": 32, "heads": 4}  # DiDi unfreezes 4 blocks of the discriminator trunk
@@ -46,6 +51,24 @@ def write_random_teacher(path: Path, layers: int, dim: int, heads: int) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def profiled(args, name: str, cuda: bool):
+    """With `--profile`: torch.profiler around the whole run; its operator table (40 rows, by self device time on
+    a GPU, else self CPU time) goes to OUT/gpu_scale_profile_NAME.txt. The profiler slows the run it watches."""
+    if not args.profile:
+        yield
+        return
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
+    with profile(activities=activities) as prof:
+        yield
+    sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    text = prof.key_averages().table(sort_by=sort, row_limit=40)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(args.out) / f"gpu_scale_profile_{name}.txt", lambda handle: handle.write(text + "\n"))
+
+
 def one_run(teacher: str, method: str, precision: str, args, work: Path) -> dict:
     from protdidi.config import load_config
     from protdidi.domains.protein.distill import ProteinDistillConfig
@@ -63,7 +86,8 @@ def one_run(teacher: str, method: str, precision: str, args, work: Path) -> dict
         torch.cuda.reset_peak_memory_stats()
     run_dir = work / f"{method}-{precision}"
     device_type = torch.device(args.device).type
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with profiled(args, f"{method}-{precision}", cuda), \
+            torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         run_distillation(PROTEIN, cfg, run_dir)
     log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines()]
     walls = [r["wall_s"] for r in log if "loss" in r]
@@ -99,6 +123,7 @@ def run(args) -> dict:
     (Path(args.out) / "gpu_scale.partial.json").unlink(missing_ok=True)  # the whole result follows
     device = torch.cuda.get_device_name() if torch.device(args.device).type == "cuda" else "cpu"
     return {"command": command_line(), "machine": machine(args.device), "device_name": device,
+            "profiled": args.profile,
             "teacher": args.teacher or f"random weights, shape {shape}", "parameters": params,
             "iters": args.iters, "batch": args.batch, "length": args.length, "rows": rows}
 
@@ -113,7 +138,8 @@ def markdown(result: dict) -> str:
         f"Command: `{result['command']}`  ",
         f"{result['machine']}; teacher: {result['teacher']} ({result['parameters'] / 1e6:.0f}M parameters); "
         f"{result['batch']} real sequences per iteration cropped to {result['length']} residues; median over "
-        f"{result['rows'][0]['iters_timed']} timed iterations of {result['iters']}.", "",
+        f"{result['rows'][0]['iters_timed']} timed iterations of {result['iters']}"
+        f"{' (under the profiler, which slows them)' if result.get('profiled') else ''}.", "",
         *table(["method", "precision", "s / iteration", "real tokens / s", "peak GPU memory (GiB)"], body), ""])
 
 
@@ -128,6 +154,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--length", type=int, default=256)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--profile", action="store_true",
+                        help="also write each run's operator profile (timings then include the profiler's cost)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)
     args = parser.parse_args()
