@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -63,7 +64,7 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def command_line() -> str:
     """The command that reproduces this run, as README and results quote it."""
-    return " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    return shlex.join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])  # '' stays visible
 
 
 def machine(device: str | None = None) -> str:
