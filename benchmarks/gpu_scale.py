@@ -63,7 +63,7 @@ def profiled(args, name: str, cuda: bool):
     activities = [ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]
     with profile(activities=activities) as prof:
         yield
-    sort = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    sort = "self_device_time_total" if cuda else "self_cpu_time_total"
     text = prof.key_averages().table(sort_by=sort, row_limit=40)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(args.out) / f"gpu_scale_profile_{name}.txt", lambda handle: handle.write(text + "\n"))
