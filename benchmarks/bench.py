@@ -51,6 +51,12 @@ def run_or_load(args, stem: str, run: Callable[[argparse.Namespace], dict]) -> d
     return result
 
 
+def log_records(run_dir: Path) -> list[dict]:
+    """A training run's log.jsonl (one JSON record per line), or [] when the run wrote none."""
+    path = Path(run_dir) / "log.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
 def save_markdown(args, stem: str, text: str) -> None:
     write_text_atomic(Path(args.out) / f"{stem}.md", lambda f: f.write(text))
     print(text)

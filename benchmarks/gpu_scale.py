@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
-from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_json, save_markdown, table
+from bench import RESULTS, add_replot, command_line, log_records, machine, run_or_load, save_json, save_markdown, table
 
 from protdidi.io import write_text_atomic
 
@@ -89,8 +88,7 @@ def one_run(teacher: str, method: str, precision: str, args, work: Path) -> dict
     with profiled(args, f"{method}-{precision}", cuda), \
             torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
         run_distillation(PROTEIN, cfg, run_dir)
-    log = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines()]
-    walls = [r["wall_s"] for r in log if "loss" in r]
+    walls = [r["wall_s"] for r in log_records(run_dir) if "loss" in r]
     steps = [b - a for a, b in itertools.pairwise(walls)][args.warmup:]
     from protdidi.domains.protein.data import default_cath_splits
 

@@ -15,7 +15,9 @@ slice, so the run must finish inside one command. This script makes it do so:
    seconds after the start, it is stopped and its last evaluated checkpoint kept;
 3. pack: the teacher in the shipped layout (best/'s config.json, vocab.json, model.safetensors beside config.yaml,
    log.jsonl, loss.png, report.json) as a tar cut into parts of `--part-mib` MiB, with manifest.json (sha256 of
-   every part and of the whole), and train.log, into `--out`.
+   every part and of the whole), and train.log, into `--out`. A training command that fails (the trainer refuses
+   a non-finite loss, for one) leaves train.log and its log.jsonl as failed-probe-log.jsonl or
+   failed-run-log.jsonl there instead, so the step it reached comes back.
 
     # on the device (command of the `run` call; carry [".whl"], which holds the biopython wheel for Python 3.12):
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
@@ -42,7 +44,7 @@ import time
 from pathlib import Path
 
 import yaml
-from bench import RESULTS, ROOT, add_replot, command_line, run_or_load, save_markdown, table
+from bench import RESULTS, ROOT, add_replot, command_line, log_records, run_or_load, save_markdown, table
 
 from protdidi.io import write_dir_atomic, write_text_atomic
 
@@ -61,11 +63,6 @@ def plan_steps(probed: dict, budget_s: float, steps: int, warmup: int, eval_ever
     fit = int(MARGIN * budget_s / per_step) // multiple * multiple
     n = max(multiple, min(steps, fit))
     return n, warmup if n == steps else max(1, round(warmup * n / steps))
-
-
-def log_records(run_dir: Path) -> list[dict]:
-    path = run_dir / "log.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
 
 
 def train_teacher(args, run_dir: Path, sets: list[str], log, flags: tuple[str, ...] = (),
@@ -154,6 +151,9 @@ def probe_train_pack(args, cfg, out: Path, work: Path, start: float) -> dict:
                                      log, timeout=max(1.0, left))
         except subprocess.CalledProcessError as err:
             log.flush()
+            failed = next((work / d for d in ("run", "probe") if (work / d / "log.jsonl").exists()), None)
+            if failed is not None:  # the steps it logged come back too (the scratch directory does not)
+                shutil.copyfile(failed / "log.jsonl", out / f"failed-{failed.name}-log.jsonl")
             tail = (out / "train.log").read_text().splitlines()[-40:]
             sys.exit("\n".join([*tail, f"gpu_teacher: {' '.join(err.cmd[:4])} failed (exit {err.returncode})"]))
     records = log_records(work / "run")

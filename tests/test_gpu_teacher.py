@@ -67,6 +67,16 @@ def test_one_call_run_comes_back_as_a_checked_teacher(tmp_path, toy_fasta):
     assert not (tmp_path / "again").exists()
 
 
+def test_a_failed_training_run_brings_its_log_back(tmp_path, toy_fasta):
+    """The trainer refuses a non-finite loss (exit 1); what it logged until then comes back beside train.log."""
+    out = tmp_path / "out"
+    sets = [x for item in [*TOY, f"data.fasta={toy_fasta}", "train.lr=1e30", "train.warmup_steps=1"]
+            for x in ("--set", item)]
+    done = run("--budget", "4", "--probe-steps", "8", "--out", str(out), *sets)
+    assert done.returncode != 0 and "failed (exit" in done.stderr
+    assert (out / "failed-probe-log.jsonl").is_file() and not (out / "manifest.json").exists()
+
+
 def test_needs_an_output(monkeypatch):
     monkeypatch.delenv("OUT", raising=False)
     done = run("--budget", "1")
