@@ -23,6 +23,7 @@ if str(ROOT) not in sys.path:  # the working tree's protdidi, not whichever copy
     sys.path.insert(0, str(ROOT))
 
 from protdidi.io import write_file_atomic, write_text_atomic  # noqa: E402
+from protdidi.trainer import read_jsonl  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 STUDENTS = ("didi", "idlm")
@@ -54,7 +55,7 @@ def run_or_load(args, stem: str, run: Callable[[argparse.Namespace], dict]) -> d
 def log_records(run_dir: Path) -> list[dict]:
     """A training run's log.jsonl (one JSON record per line), or [] when the run wrote none."""
     path = Path(run_dir) / "log.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+    return read_jsonl(path) if path.is_file() else []
 
 
 def save_markdown(args, stem: str, text: str) -> None:

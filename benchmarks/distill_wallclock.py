@@ -13,7 +13,6 @@ teacher at NFE 16 (iteration 0 of both methods). Writes benchmarks/results/disti
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bench import (
@@ -23,6 +22,7 @@ from bench import (
     ci_errorbar,
     common_parser,
     generate_buckets,
+    log_records,
     pyplot,
     run_or_load,
     save_figure,
@@ -36,7 +36,7 @@ BUDGETS_MIN = (5, 10, 30)
 
 def snapshot(run_dir: Path, minutes: int) -> tuple[Path, dict]:
     """The checkpoint that `minutes` of training produced, and (step, wall-clock) from the run's log."""
-    records = [json.loads(x) for x in (run_dir / "log.jsonl").read_text().splitlines() if x.strip()]
+    records = log_records(run_dir)
     at = run_dir / snapshot_name(minutes)
     if at.exists():
         rec = next(r for r in records if r.get("snapshot") == at.name)

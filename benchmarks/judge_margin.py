@@ -16,14 +16,13 @@ benchmarks/results/judge_margin.{json,md}; `--replot` rewrites the Markdown from
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from pathlib import Path
 
 import torch
-from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
+from bench import RESULTS, add_replot, command_line, log_records, machine, run_or_load, save_markdown, table
 
 MAX_LENGTH = 256
 
@@ -84,10 +83,7 @@ def run(args) -> dict:
 
 def training_curve(judge_path: Path) -> list[dict]:
     """The judge's last validation points (masked-LM cross-entropy) from the log shipped beside it, if any."""
-    log = (judge_path if judge_path.is_dir() else judge_path.parent) / "log.jsonl"
-    if not log.is_file():
-        return []
-    points = [json.loads(line) for line in log.read_text().splitlines() if "valid_mlm_ce" in line]
+    points = [r for r in log_records(judge_path if judge_path.is_dir() else judge_path.parent) if "valid_mlm_ce" in r]
     unique = {p["step"]: p["valid_mlm_ce"] for p in points}
     return [{"step": s, "valid_mlm_ce": v} for s, v in sorted(unique.items())][-5:]
 

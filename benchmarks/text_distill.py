@@ -26,7 +26,18 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from bench import RESULTS, ROOT, add_replot, command_line, machine, pyplot, run_or_load, save_figure, save_markdown
+from bench import (
+    RESULTS,
+    ROOT,
+    add_replot,
+    command_line,
+    log_records,
+    machine,
+    pyplot,
+    run_or_load,
+    save_figure,
+    save_markdown,
+)
 
 CORPUS = ROOT / "data" / "text" / "tinyshakespeare.txt"
 TOKENIZER = ROOT / "data" / "text" / "bpe-2048"
@@ -36,10 +47,7 @@ STUDENT_NFE = (4, 8, 16, 32)
 
 
 def finished(run_dir: Path, steps: int) -> bool:
-    log = run_dir / "log.jsonl"
-    if not log.exists():
-        return False
-    done = [json.loads(line).get("step", 0) for line in log.read_text().splitlines() if line.strip()]
+    done = [r.get("step", 0) for r in log_records(run_dir)]
     return bool(done) and max(done) >= steps and (run_dir / "best").exists()
 
 

@@ -57,6 +57,11 @@ def warmup_cosine(step: int, total: int, warmup: int, min_frac: float) -> float:
     return min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSONL file (a run's log.jsonl), blank lines skipped."""
+    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+
+
 class JsonlLog:
     """Append-only JSONL; on resume, entries after the resumed step are dropped (they will be redone)."""
 
@@ -73,7 +78,7 @@ class JsonlLog:
             handle.write(json.dumps(record) + "\n")
 
     def records(self) -> list[dict]:
-        return [json.loads(ln) for ln in self.path.read_text().splitlines() if ln.strip()]
+        return read_jsonl(self.path)
 
 
 def plot_curves(log: JsonlLog, path: Path, title: str, panels: list[tuple[str, ...]] | None = None) -> None:
