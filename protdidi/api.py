@@ -54,8 +54,12 @@ class Model:
 
 def load_model(spec: str | None = None, domain: str = "protein", tokenizer: str | None = None,
                device: str = "cpu") -> Model:
-    """`spec`: what `protdidi generate --model` takes (None: the shipped default for proteins)."""
+    """`spec`: what `protdidi generate --model` takes (None: the shipped default for proteins); `device` what its
+    `--device` takes (a device this machine lacks raises UserError before the model loads)."""
+    from protdidi.distributed import pick_device
+
     plugin = DOMAINS.get(domain)
+    device = str(pick_device(device))
     return Model(plugin, plugin.load_model(spec, tokenizer), device)
 
 

@@ -11,12 +11,27 @@ from protdidi.errors import UserError
 
 
 def pick_device(name: str) -> torch.device:
-    """`auto` (CUDA when present, else CPU) or an explicit torch device name; an absent CUDA is a UserError."""
+    """`auto` (CUDA when present, else CPU) or a torch device name this machine has (cpu, cuda, cuda:1, mps, ...).
+
+    Anything else is a UserError, raised before any work: a name torch does not parse, the data-less `meta`
+    device, and a device this build or machine lacks (CUDA absent, an index past the last GPU), found by placing
+    one element on it."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise UserError(f"device {name!r}: not a torch device name (cpu, cuda, cuda:1, mps, ... or auto)") from None
+    if device.type == "meta":
+        raise UserError("device 'meta' holds no data; use cpu, cuda, ... or auto")
+    if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} requested but CUDA is not available")
-    return torch.device(name)
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0].rstrip(".")
+        raise UserError(f"device {name!r} is not available here ({reason[:120]})") from None
+    return device
 
 
 def is_distributed() -> bool:

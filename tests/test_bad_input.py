@@ -47,6 +47,10 @@ CHECKPOINT_CASES = {  # a protdidi checkpoint directory, damaged three ways
     "empty checkpoint": ("ck-empty", "missing"),
     "wrong-vocabulary checkpoint": ("ck-dna", "does not match"),
 }
+DEVICE_CASES = {  # case → (--device value, fragment); cuda:99 is absent on CPU-only and GPU machines alike
+    "unknown device": ("bogus", "not a torch device"),
+    "absent device": ("cuda:99", "cuda:99"),
+}
 NUMBER_CASES = {  # option → [(value, fragment)]
     "--n": [("0", "--n"), ("-3", "--n")],
     "--nfe": [("0", "--nfe")],
@@ -75,6 +79,7 @@ def config_cases(prefix: tuple, lr: str, seed: str, steps: str) -> list[Case]:
         Case("config value of the wrong type", (*run, "--set", f"{steps}=many"), steps),
         Case("negative learning rate", (*run, "--set", f"{lr}=-0.001"), "lr|learning rate"),
         Case("negative seed", (*run, "--set", f"{seed}=-1"), "seed"),
+        Case("unknown device in the config", (*run, "--set", "device=bogus"), "not a torch device"),
         Case("missing config file", (*run, "--config", "{missing.yaml}"), "not found"),
         Case("invalid YAML config", (*run, "--config", "{bad.yaml}"), "invalid YAML"),
         Case("--resume of a missing run", (*prefix, "--resume", "-o", "{no-such-run}"), "nothing to resume"),
@@ -102,6 +107,7 @@ def matrix() -> dict[str, list[Case]]:
         Case("output is a directory", (*gen, "-o", "{holds-files}"), "is a directory"),
         *(Case(f"{opt} out of range", ("generate", opt, v, "-o", "{out.fasta}"), msg)
           for opt in ("--n", "--nfe", "--length", "--batch-size", "--seed") for v, msg in NUMBER_CASES[opt]),
+        *(Case(name, (*gen, "--device", v, "-o", "{out.fasta}"), msg) for name, (v, msg) in DEVICE_CASES.items()),
     ]
     ev = ("evaluate", "--quiet")
     out["evaluate"] = [
@@ -144,12 +150,16 @@ def matrix() -> dict[str, list[Case]]:
         Case("output in a missing directory", (*tgen, "--model", "{ck}", "-o", "{missing-dir}/x.jsonl"),
              "no such directory"),
         Case("--seed out of range", (*tgen, "--model", "{ck}", "--seed", "-1", "-o", "{out.jsonl}"), "--seed"),
+        *(Case(name, (*tgen, "--model", "{ck}", "--device", v, "-o", "{out.jsonl}"), msg)
+          for name, (v, msg) in DEVICE_CASES.items()),
     ]
     tev = ("evaluate", "--domain", "text", "--quiet")
     out["evaluate --domain text"] = [
         *(Case(name, (*tev, f"{{{f}}}", "-o", "{report}"), msg) for name, (f, msg) in TEXT_CASES.items()),
         Case("malformed JSONL", (*tev, "{bad.jsonl}", "-o", "{report}"), ":2:"),
         Case("output holds other files", (*tev, "{good.txt}", "-o", "{holds-files}"), "holds other files"),
+        *(Case(name, (*tev, "{good.txt}", "--device", v, "-o", "{report}"), msg)
+          for name, (v, msg) in DEVICE_CASES.items()),
     ]
     tok = ("train-tokenizer",)
     out["train-tokenizer"] = [

@@ -129,6 +129,21 @@ def test_python_api_is_the_cli(tmp_path):
     assert re.fullmatch(r"[A-Z]+", model.generate(n=1, nfe=2, length=12)[0])
 
 
+def test_python_api_checks_the_device_before_loading(monkeypatch):
+    """`load_model(device=...)` takes what `generate --device` takes: a device this machine lacks is the CLI's
+    UserError before any weights are read; `auto` resolves to a device that then generates."""
+    import protdidi.domains.protein.plugin as plugin
+
+    load = plugin.ProteinDomain.load_model
+    monkeypatch.setattr(plugin.ProteinDomain, "load_model", lambda *a: pytest.fail("loaded before the check"))
+    for device, message in (("bogus", "not a torch device"), ("cuda:99", "cuda:99"), ("meta", "holds no data")):
+        with pytest.raises(UserError, match=message):
+            load_model("idlm", device=device)
+    monkeypatch.setattr(plugin.ProteinDomain, "load_model", load)
+    model = load_model("idlm", device="auto")
+    assert model.device in ("cpu", "cuda") and len(model.generate(n=1, nfe=2, length=8)[0]) == 8
+
+
 @pytest.mark.parametrize(("name", "sampler"), [("teacher", "ancestral"), ("didi", "ancestral"), ("idlm", "ancestral"),
                                              ("didi", "rgas")])
 def test_shipped_models_keep_the_template_with_every_sampler(name, sampler):

@@ -27,7 +27,8 @@ from protdidi.cli.options import domain_option, positive_int, seed_option
               help="Text: the causal LM for GenPPL (default gpt2-large; any HF causal LM name or local dir).")
 @click.option("--batch-size", type=int, default=8, show_default=True, callback=positive_int("--batch-size"),
               help="Text: evaluator batch size.")
-@click.option("--device", default="cpu", show_default=True, help="Text: torch device for the evaluator.")
+@click.option("--device", default="cpu", show_default=True,
+              help="Text: torch device for the evaluator (cpu, cuda, ... or auto).")
 @seed_option
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")

@@ -29,7 +29,8 @@ from protdidi.sampling import SAMPLERS
                    "checkpoint directory, an MDLM/DUO .ckpt or an HF MDLM directory.")
 @click.option("--sampler", type=click.Choice(SAMPLERS.names()), default="ancestral", show_default=True,
               help="ancestral, or rgas (reward-guided; needs a distilled student's discriminator).")
-@click.option("--device", default="cpu", show_default=True, help="torch device (cpu, cuda, cuda:1, ...).")
+@click.option("--device", default="cpu", show_default=True,
+              help="torch device (cpu, cuda, cuda:1, ...), or auto (CUDA when present, else CPU).")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
               help="Text models from an MDLM .ckpt/HF dir: their tokenizer (default gpt2).")
 @click.option("--template", default=None, metavar="SEQ|FASTA",
@@ -58,6 +59,7 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     its token ids, the model, the NFE and the seed. Records are written as they are made (chunks of 1,024 samples)
     to a temporary file, renamed at the end, so memory stays flat for any --n and an interrupted run leaves no file.
     """
+    from protdidi.distributed import pick_device
     from protdidi.domains import DOMAINS
     from protdidi.domains.base import Tally
     from protdidi.generation import parse_shard, shard_chunks
@@ -68,6 +70,7 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     shard_chunks(n, parse_shard(shard))  # a bad --shard fails before the model loads
+    device = str(pick_device(device))  # so does a device this machine lacks
     loaded = plugin.load_model(model, tokenizer)
     tally = Tally()
     chunks = plugin.chunks(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,

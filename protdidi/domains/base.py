@@ -16,6 +16,7 @@ from typing import ClassVar
 import torch
 
 from protdidi.config import check_seed
+from protdidi.distributed import pick_device
 from protdidi.errors import UserError
 from protdidi.generation import (
     CHUNK,
@@ -221,6 +222,7 @@ class Domain:
             if options[name] < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be >= 1 (got {options[name]})")
         check_seed(options["seed"])
+        options["device"] = str(pick_device(options["device"]))
         check_output_location(out_dir, directory=True, marker=REPORT_MARKER,
                               inputs=(samples, *(v for v in specific.values() if isinstance(v, str))))
         return self.evaluate(samples, Path(out_dir), options, progress)
