@@ -51,11 +51,6 @@ def test_metapredict_reads_bUXZ_by_its_own_conversion_and_skips_other_letters():
     assert empty.differences(scores, 0) == {} and empty.columns(0)["metapredict_n"] == 0
 
 
-def _entry(root: Path) -> Path:
-    (entry,) = (root / "reference-rows").glob("*.json")
-    return entry
-
-
 def test_reference_key_changes_with_every_input(tmp_path):
     judge = write_fair_esm_pt(tmp_path / "j.pt")
     other = write_fair_esm_pt(tmp_path / "k.pt", seed=1)
@@ -112,12 +107,25 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     assert second["reference_rows"]["source"].startswith("user cache")
     assert second["rows"][1:] == first["rows"][1:]
     assert proc.stderr.count("protdidi: warning: metapredict skipped 1 of 2 samples") == 1
-    entry = _entry(cache)
+    assert second["reference_rows"]["novelty_source"].startswith("user cache")
+    entry = cache / "reference-rows" / f"{first['reference_rows']['key']}.json"
     entry.write_text(entry.read_text()[:100])
     proc = evaluate_cli(*common, "-o", str(tmp_path / "r3"), env=env)
     third = report(proc, tmp_path / "r3")
     assert third["reference_rows"]["source"] == "computed" and "unreadable" in proc.stderr
     assert third["rows"][1:] == first["rows"][1:] and json.loads(entry.read_text())["key"]  # rewritten whole
+    # Another training set: only the novelty columns depend on it, so only they are computed again.
+    other = tmp_path / "other-train.fasta"
+    other.write_text("\n".join(toy_fasta.read_text().splitlines()[40:80]) + "\n")
+    moved = [*common[:4], str(other), *common[5:]]
+    fourth = report(evaluate_cli(*moved, "-o", str(tmp_path / "r6"), env=env), tmp_path / "r6")
+    assert fourth["reference_rows"]["source"].startswith("user cache")
+    assert fourth["reference_rows"]["novelty_source"] == "computed"
+    novelty = ("max_identity_to_train_mean", "frac_novel_under_50pct", "frac_memorised_95pct")
+    assert [{k: v for k, v in r.items() if k not in novelty} for r in fourth["rows"][1:]] == \
+        [{k: v for k, v in r.items() if k not in novelty} for r in first["rows"][1:]]
+    assert [r["max_identity_to_train_mean"] for r in fourth["rows"]] != \
+        [r["max_identity_to_train_mean"] for r in first["rows"]]
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     proc = evaluate_cli(*common, "-o", str(tmp_path / "r4"), env={"PROTDIDI_CACHE_DIR": str(blocker / "cache")})
@@ -125,23 +133,28 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     assert proc.stderr.count("cannot write the cache directory") == 1
     proc = evaluate_cli(*common, "--no-cache", "-o", str(tmp_path / "r5"),
                         env={"PROTDIDI_CACHE_DIR": str(tmp_path / "c2")})
-    assert report(proc, tmp_path / "r5")["reference_rows"]["source"] == "computed (--no-cache)"
+    fifth = report(proc, tmp_path / "r5")["reference_rows"]
+    assert fifth["source"] == fifth["novelty_source"] == "computed (--no-cache)"
     assert not (tmp_path / "c2").exists()
 
 
 def test_the_shipped_reference_rows_are_found_for_the_defaults(cath_test):
     """The entry shipped in the package answers the default call (project judge, CATH test/train splits, default
     settings): its key is the one `evaluate` computes now, and it passes its checksum."""
-    from protdidi.domains.protein.evaluate import default_settings
+    from protdidi.domains.protein.evaluate import default_settings, novelty_settings
     from protdidi.domains.protein.judges import load_judge
 
     split = split_records(read_fasta(CATH_FASTA))
-    key = reference_key(load_judge(None).path, [r.seq for r in split["test"]], [r.seq for r in split["train"]],
-                        default_settings(pppl_n=100, seed=0, novelty="python"))
+    test, train = [r.seq for r in split["test"]], [r.seq for r in split["train"]]
+    key = reference_key(load_judge(None).path, test, [], default_settings(pppl_n=100, seed=0))
+    novelty_key = reference_key(None, test, train, novelty_settings(seed=0, novelty="python"))
     warnings = []
-    found = ReferenceCache(True, warnings.append, root=Path("/nonexistent")).load(key)
-    assert found is not None and not warnings, sorted(p.name for p in SHIPPED.glob("*.json"))
-    assert "shipped" in found[1] and found[0]["rows"][0]["set"] == "natural reference"
+    store = ReferenceCache(True, warnings.append, root=Path("/nonexistent"))
+    found, novelty = store.load(key), store.load(novelty_key)
+    assert found is not None and novelty is not None and not warnings, sorted(p.name for p in SHIPPED.glob("*.json"))
+    assert "shipped" in found[1] and "shipped" in novelty[1]
+    assert [r["set"] for r in found[0]["rows"]] == list(novelty[0]["rows"]) and \
+        found[0]["rows"][0]["set"] == "natural reference"
 
 
 def _mutated(seqs, rate, rng):

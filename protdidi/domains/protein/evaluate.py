@@ -2,8 +2,9 @@
 
 Rows: the samples, then the reference rows: the natural reference set (default: the CATH test split) and
 controls made from it (each sequence shuffled, each reversed, residues i.i.d. from its composition at its
-lengths). The reference rows depend only on (judge weights, reference, training set, settings) and come from
-the cache (`reference_cache.py`) when they can; only the samples row is computed on every call.
+lengths). The reference rows depend only on (judge weights, reference, settings), their novelty columns on
+(reference, training set, search, seed); both come from the cache (`reference_cache.py`) when they can, each
+apart. Only the samples row is computed on every call.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from protdidi.domains.protein.rows import (
     JUDGE_WINDOW,
     NATURAL,
     Reference,
+    novelty_columns,
     row_metrics,
+    scored_row,
     versus_natural,
 )
 from protdidi.errors import UserError
 from protdidi.io import write_dir_atomic
 
-ROW_VERSION = 2  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
+ROW_VERSION = 3  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
 
 
 def reference_sets(reference: str | None, train: str | None) -> tuple[list[str], list[str]]:
@@ -55,19 +58,32 @@ def control_sets(reference: Reference, seed: int) -> dict[str, list[str]]:
             **{name: make(reference.seqs, reference.composition, seed) for name, make in CONTROLS.items()}}
 
 
-def reference_rows(reference: Reference, train: list[str], judge, pppl_n: int, seed: int, novelty, progress: bool
-                   ) -> dict:
+def reference_rows(reference: Reference, judge, pppl_n: int, seed: int, progress: bool) -> dict:
+    """The reference rows without their novelty columns (cached under `default_settings`)."""
     rows, details = [], {}
     for name, seqs in control_sets(reference, seed).items():
-        row, details[name] = row_metrics(name, seqs, reference, train, judge, pppl_n, seed, progress, novelty)
+        row, details[name] = scored_row(name, seqs, reference, judge, pppl_n, seed, progress)
         rows.append(row)
     return {"rows": rows, "details": details}
 
 
-def default_settings(pppl_n: int, seed: int, novelty: str) -> dict:
-    """Everything besides the judge and the sequences that the reference rows depend on (part of the cache key)."""
-    return {"row_version": ROW_VERSION, "pppl_n": pppl_n, "seed": seed, "novelty": novelty,
-            "controls": list(CONTROLS), "metapredict": metapredict_version()}
+def reference_novelty(reference: Reference, train: list[str], seed: int, novelty, progress: bool) -> dict:
+    """The reference rows' novelty columns by row name (cached apart, under `novelty_settings`)."""
+    return {"rows": {name: novelty_columns(name, seqs, train, progress, novelty)
+                     for name, seqs in control_sets(reference, seed).items()}}
+
+
+def default_settings(pppl_n: int, seed: int) -> dict:
+    """Everything besides the judge and the reference sequences that the reference rows (novelty aside) depend
+    on (part of their cache key). The training set and the novelty search are not among them: changing either
+    recomputes only the novelty columns."""
+    return {"row_version": ROW_VERSION, "pppl_n": pppl_n, "seed": seed, "controls": list(CONTROLS),
+            "metapredict": metapredict_version()}
+
+
+def novelty_settings(seed: int, novelty: str) -> dict:
+    """What the reference rows' novelty columns depend on besides the reference and training sequences."""
+    return {"row_version": ROW_VERSION, "seed": seed, "controls": list(CONTROLS), "novelty": novelty}
 
 
 def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, train: str | None = None,
@@ -83,19 +99,16 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     ref, trn = reference_sets(reference, train)
     reference_set = Reference.of(ref)
     warnings: list[str] = []
-    settings = default_settings(pppl_n, seed, novelty)
-    key = reference_key(judge_model.path, ref, trn, settings)
+    settings = default_settings(pppl_n, seed)
     store = ReferenceCache(cache, warnings.append)
-    cached = store.load(key)
-    if cached is None:
-        payload = reference_rows(reference_set, trn, judge_model, pppl_n, seed, search.run, progress)
-        store.store(key, payload)
-        source = "computed" + ("" if cache else " (--no-cache)")
-    else:
-        payload, source = cached
+    key = reference_key(judge_model.path, ref, [], settings)
+    payload, source = store.fetch(key, lambda: reference_rows(reference_set, judge_model, pppl_n, seed, progress))
+    novelty_key = reference_key(None, ref, trn, novelty_settings(seed, novelty))
+    found, novelty_source = store.fetch(novelty_key,
+                                        lambda: reference_novelty(reference_set, trn, seed, search.run, progress))
     samples = [r.seq for r in records]
     row, detail = row_metrics("samples", samples, reference_set, trn, judge_model, pppl_n, seed, progress, search.run)
-    rows = [row, *payload["rows"]]
+    rows = [row, *({**r, **found["rows"][r["set"]]} for r in payload["rows"])]
     details = {"samples": detail, **payload["details"]}
     for r in rows:
         if r["set"] != NATURAL:
@@ -122,7 +135,8 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
                               "disorder": f"{DISORDER_VERSION}, residue disordered at score >= {DISORDER_CUTOFF}",
                               "predicted_plddt": "metapredict's predictor of AlphaFold2 pLDDT (not ESMFold)",
                               "skipped_samples": unread},
-              "reference_rows": {"key": key, "source": source},
+              "reference_rows": {"key": key, "source": source, "novelty_key": novelty_key,
+                                 "novelty_source": novelty_source},
               "esmfold": {"skipped": skipped} if folder is None else {"model": Path(esmfold).name, "n": pppl_n},
               "warnings": warnings, "rows": rows}
 
@@ -142,7 +156,9 @@ def some(ids: list[str], shown: int = 10) -> str:
 
 def notes(report: dict) -> list[str]:
     info = report["esmfold"]
-    lines = [f"Reference rows: {report['reference_rows']['source']}. Novelty search: {report['novelty_search']}."]
+    cached = report["reference_rows"]
+    lines = [f"Reference rows: {cached['source']}; their novelty columns: {cached['novelty_source']}. "
+             f"Novelty search: {report['novelty_search']}."]
     lines.append(f"ESMFold pLDDT skipped: {info['skipped']}." if "skipped" in info else
                  f"ESMFold pLDDT ({info['model']}) on up to {info['n']} sequences per set.")
     return lines

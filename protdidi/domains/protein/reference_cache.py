@@ -1,11 +1,14 @@
 """The reference rows of `protdidi evaluate` (natural reference and its controls), computed once and cached.
 
-They depend only on the judge's weights, the reference and training sequences and the settings, so they are
-stored under the sha256 of exactly those: in the user cache (`$PROTDIDI_CACHE_DIR`, else
-`$XDG_CACHE_HOME/protdidi`, else `~/.cache/protdidi`), and for the defaults (project judge, CATH test and train
-splits) inside the package, so that even a first call is fast. An entry carries the sha256 of its own payload;
-one that does not parse or does not match is reported and recomputed, never trusted. Writes are atomic; a
-cache directory that cannot be written is reported once and evaluation goes on without it.
+Each part is stored under the sha256 of exactly what it depends on: the rows (judge, metapredict and sequence
+measures) under the judge's weights, the reference sequences and the settings; their novelty columns apart,
+under the reference and training sequences, the search and the controls' seed, so that another training set
+or `--novelty mmseqs` recomputes only the novelty search. Entries live in the user cache
+(`$PROTDIDI_CACHE_DIR`, else `$XDG_CACHE_HOME/protdidi`, else `~/.cache/protdidi`), and for the defaults
+(project judge, CATH test and train splits) inside the package, so that even a first call is fast. An entry
+carries the sha256 of its own payload; one that does not parse or does not match is reported and recomputed,
+never trusted. Writes are atomic; a cache directory that cannot be written is reported once and evaluation
+goes on without it.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ def path_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def reference_key(judge_weights: Path, reference: list[str], train: list[str], settings: dict) -> str:
-    """sha256 over the judge's weights, the reference and training sequences, and the settings."""
+def reference_key(judge_weights: Path | None, reference: list[str], train: list[str], settings: dict) -> str:
+    """sha256 over the judge's weights (None: a part that no judge scores), the reference and training
+    sequences, and the settings."""
     h = hashlib.sha256()
-    for part in (path_digest(judge_weights), "\n".join(reference), "\n".join(train),
+    for part in (path_digest(judge_weights) if judge_weights else "", "\n".join(reference), "\n".join(train),
                  json.dumps(settings, sort_keys=True)):
         h.update(hashlib.sha256(part.encode()).digest())
     return h.hexdigest()
@@ -61,7 +65,7 @@ class ReferenceCache:
     """`load(key)` → (payload, where) or None; `store(key, payload)`. `warn` receives one line per problem."""
 
     def __init__(self, enabled: bool, warn: Callable[[str], None], root: Path | None = None):
-        self.enabled, self.warn = enabled, warn
+        self.enabled, self.warn, self.unwritable = enabled, warn, False
         self.root = (root or cache_root()) / "reference-rows"
 
     def _read(self, path: Path, key: str) -> dict | None:
@@ -88,8 +92,18 @@ class ReferenceCache:
                     return payload, f"{where} ({path})"
         return None
 
+    def fetch(self, key: str, compute: Callable[[], dict]) -> tuple[dict, str]:
+        """(payload, where it came from): the cached entry, else `compute()`, stored under `key`."""
+        cached = self.load(key)
+        if cached is not None:
+            return cached
+        payload = compute()
+        self.store(key, payload)
+        return payload, "computed" + ("" if self.enabled else " (--no-cache)")
+
     def store(self, key: str, payload: dict) -> None:
-        if not self.enabled:
+        """Write the entry atomically; a directory that cannot be written is reported once, then left alone."""
+        if not self.enabled or self.unwritable:
             return
         entry = {"format": ENTRY_FORMAT, "key": key, "sha256": _payload_digest(payload), "payload": payload}
         text = json.dumps(entry) + "\n"
@@ -97,5 +111,6 @@ class ReferenceCache:
             self.root.mkdir(parents=True, exist_ok=True)
             write_file_atomic(self.root / f"{key}.json", lambda tmp: tmp.write_text(text))
         except OSError as err:
+            self.unwritable = True
             self.warn(f"cannot write the cache directory {self.root} ({err.strerror or type(err).__name__}); "
                       "going on without a cache")

@@ -94,17 +94,34 @@ def sequence_metrics(seqs: list[str], reference: Reference, seed: int) -> dict:
 
 def row_metrics(name: str, seqs: list[str], reference: Reference, train: list[str], judge, pppl_n: int,
                 seed: int, progress: bool, novelty: Callable | None = None) -> tuple[dict, dict]:
-    """(row, details) of one set; `novelty(samples, train, progress)` is the search (default: the Python one)."""
+    """(row, details) of one set: `scored_row` and `novelty_columns` together; `novelty(samples, train,
+    progress)` is the search (default: the Python one)."""
+    row, details = scored_row(name, seqs, reference, judge, pppl_n, seed, progress)
+    return {**row, **novelty_columns(name, seqs, train, progress, novelty)}, details
+
+
+NOVELTY_COLUMNS = ("max_identity_to_train_mean", "frac_novel_under_50pct", "frac_memorised_95pct")
+
+
+def novelty_columns(name: str, seqs: list[str], train: list[str], progress: bool, novelty: Callable | None = None
+                    ) -> dict:
+    """The columns that depend on the training set and the search: each sequence's maximum identity to `train`,
+    averaged, and the fractions under 50% (novel) and at 95% or more (memorised)."""
+    bar = _bar(len(seqs), f"novelty ({name})", progress)
+    identities = (novelty or M.max_identity_to)(seqs, train, progress=bar.update)
+    bar.close()
+    return dict(zip(NOVELTY_COLUMNS, (float(np.mean(identities)), float(np.mean([v < 0.5 for v in identities])),
+                                      float(np.mean([v >= 0.95 for v in identities]))), strict=True))
+
+
+def scored_row(name: str, seqs: list[str], reference: Reference, judge, pppl_n: int, seed: int, progress: bool
+               ) -> tuple[dict, dict]:
+    """(row, details) of one set without the novelty columns: the sequence measures, metapredict's and the
+    judge's (exact pseudo-perplexity on a seeded subset of `pppl_n`, single-pass on all)."""
     vocab = protein_vocab()
     row = {"set": name, **sequence_metrics(seqs, reference, seed)}
     disorder = predict_disorder(seqs)
     row.update(disorder.columns(seed))
-    bar = _bar(len(seqs), f"novelty ({name})", progress)
-    identities = (novelty or M.max_identity_to)(seqs, train, progress=bar.update)
-    bar.close()
-    row.update({"max_identity_to_train_mean": float(np.mean(identities)),
-                "frac_novel_under_50pct": float(np.mean([v < 0.5 for v in identities])),
-                "frac_memorised_95pct": float(np.mean([v >= 0.95 for v in identities]))})
     tokens = [torch.tensor(encode_protein(s[:JUDGE_WINDOW], vocab, name)) for s in seqs]
     subset = random.Random(seed).sample(range(len(tokens)), min(pppl_n, len(tokens)))
     bar = _bar(len(subset), f"pseudo-perplexity ({name})", progress)
