@@ -38,7 +38,8 @@ def test_every_source_file_is_in_a_layer_and_short():
     assert long == []
 
 
-DISTRIBUTIONS = {"Bio": "biopython", "yaml": "pyyaml"}  # import name → PyPI name, where they differ
+# import name → PyPI name, where they differ
+DISTRIBUTIONS = {"Bio": "biopython", "yaml": "pyyaml", "huggingface_hub": "huggingface-hub"}
 
 
 def test_pyproject_declares_exactly_what_the_package_imports():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
@@ -25,6 +26,8 @@ def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
                         force=True)
+    if not verbose:  # the hub client's warnings (one per failed request) before the command's own error line
+        os.environ.setdefault("HF_HUB_VERBOSITY", "error")
 
 
 def fail(message: str, code: int = 2) -> None:

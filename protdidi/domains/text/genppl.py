@@ -37,9 +37,11 @@ def load_causal_lm(spec: str, device: str = "cpu") -> CausalLm:
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from protdidi.domains.text.hub import from_hub
+
     try:
-        tok = AutoTokenizer.from_pretrained(spec)
-        model = AutoModelForCausalLM.from_pretrained(spec).float()
+        tok = from_hub(AutoTokenizer.from_pretrained, spec)
+        model = from_hub(AutoModelForCausalLM.from_pretrained, spec).float()
     except (OSError, ValueError) as err:
         hint = "the directory lacks model or tokenizer files" if Path(spec).is_dir() else \
             "not a local directory and not downloadable (offline?); pass a local directory of an HF causal LM"

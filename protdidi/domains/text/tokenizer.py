@@ -10,6 +10,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from protdidi.domains.text.hub import from_hub
 from protdidi.errors import UserError
 from protdidi.io import write_dir_atomic
 from protdidi.vocab import Vocab
@@ -28,7 +29,7 @@ def load_tokenizer(spec: str):
     if path.exists() and not path.is_dir():
         raise UserError(f"tokenizer {spec!r}: expected a directory (vocab.json, merges.txt) or a hub name")
     try:
-        tok = AutoTokenizer.from_pretrained(str(path) if path.is_dir() else spec)
+        tok = from_hub(AutoTokenizer.from_pretrained, str(path) if path.is_dir() else spec)
     except (OSError, ValueError) as err:
         where = "the directory has no usable tokenizer files" if path.is_dir() else \
             "it is not a local directory and could not be downloaded (offline?); pass a local directory " \
