@@ -139,8 +139,8 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
 
 
 def test_the_shipped_reference_rows_are_found_for_the_defaults(cath_test):
-    """The entry shipped in the package answers the default call (project judge, CATH test/train splits, default
-    settings): its key is the one `evaluate` computes now, and it passes its checksum."""
+    """The two entries shipped in the package answer the default call (project judge, CATH test/train splits,
+    default settings): their keys are the ones `evaluate` computes now, and they pass their checksums."""
     from protdidi.domains.protein.evaluate import default_settings, novelty_settings
     from protdidi.domains.protein.judges import load_judge
 

@@ -62,7 +62,8 @@ def _payload_digest(payload: dict) -> str:
 
 
 class ReferenceCache:
-    """`load(key)` → (payload, where) or None; `store(key, payload)`. `warn` receives one line per problem."""
+    """`load(key)` → (payload, where) or None; `store(key, payload)`; `fetch(key, compute)` does both.
+    `warn` receives one line per problem."""
 
     def __init__(self, enabled: bool, warn: Callable[[str], None], root: Path | None = None):
         self.enabled, self.warn, self.unwritable = enabled, warn, False
