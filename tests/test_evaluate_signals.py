@@ -20,6 +20,7 @@ from protdidi.domains.protein.disorder import DisorderScores, predict_disorder, 
 from protdidi.domains.protein.fasta import FastaError, read_fasta
 from protdidi.domains.protein.novelty import mmseqs_search, python_search
 from protdidi.domains.protein.reference_cache import SHIPPED, ReferenceCache, reference_key
+from protdidi.domains.protein.rows import NOVELTY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -121,9 +122,8 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     fourth = report(evaluate_cli(*moved, "-o", str(tmp_path / "r6"), env=env), tmp_path / "r6")
     assert fourth["reference_rows"]["source"].startswith("user cache")
     assert fourth["reference_rows"]["novelty_source"] == "computed"
-    novelty = ("max_identity_to_train_mean", "frac_novel_under_50pct", "frac_memorised_95pct")
-    assert [{k: v for k, v in r.items() if k not in novelty} for r in fourth["rows"][1:]] == \
-        [{k: v for k, v in r.items() if k not in novelty} for r in first["rows"][1:]]
+    assert [{k: v for k, v in r.items() if k not in NOVELTY_COLUMNS} for r in fourth["rows"][1:]] == \
+        [{k: v for k, v in r.items() if k not in NOVELTY_COLUMNS} for r in first["rows"][1:]]
     assert [r["max_identity_to_train_mean"] for r in fourth["rows"]] != \
         [r["max_identity_to_train_mean"] for r in first["rows"]]
     blocker = tmp_path / "a-file"

@@ -9,6 +9,7 @@ apart. Only the samples row is computed on every call.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import sys
@@ -58,19 +59,19 @@ def control_sets(reference: Reference, seed: int) -> dict[str, list[str]]:
             **{name: make(reference.seqs, reference.composition, seed) for name, make in CONTROLS.items()}}
 
 
-def reference_rows(reference: Reference, judge, pppl_n: int, seed: int, progress: bool) -> dict:
-    """The reference rows without their novelty columns (cached under `default_settings`)."""
+def reference_rows(sets: dict[str, list[str]], reference: Reference, judge, pppl_n: int, seed: int, progress: bool
+                   ) -> dict:
+    """The reference rows (`sets`: `control_sets`) without their novelty columns (cached under `default_settings`)."""
     rows, details = [], {}
-    for name, seqs in control_sets(reference, seed).items():
+    for name, seqs in sets.items():
         row, details[name] = scored_row(name, seqs, reference, judge, pppl_n, seed, progress)
         rows.append(row)
     return {"rows": rows, "details": details}
 
 
-def reference_novelty(reference: Reference, train: list[str], seed: int, novelty, progress: bool) -> dict:
+def reference_novelty(sets: dict[str, list[str]], train: list[str], novelty, progress: bool) -> dict:
     """The reference rows' novelty columns by row name (cached apart, under `novelty_settings`)."""
-    return {"rows": {name: novelty_columns(name, seqs, train, progress, novelty)
-                     for name, seqs in control_sets(reference, seed).items()}}
+    return {"rows": {name: novelty_columns(name, seqs, train, progress, novelty) for name, seqs in sets.items()}}
 
 
 def default_settings(pppl_n: int, seed: int) -> dict:
@@ -102,10 +103,11 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     settings = default_settings(pppl_n, seed)
     store = ReferenceCache(cache, warnings.append)
     key = reference_key(judge_model.path, ref, [], settings)
-    payload, source = store.fetch(key, lambda: reference_rows(reference_set, judge_model, pppl_n, seed, progress))
+    sets = functools.cache(lambda: control_sets(reference_set, seed))  # made once, and only if something needs them
+    payload, source = store.fetch(key, lambda: reference_rows(sets(), reference_set, judge_model, pppl_n, seed,
+                                                              progress))
     novelty_key = reference_key(None, ref, trn, novelty_settings(seed, novelty))
-    found, novelty_source = store.fetch(novelty_key,
-                                        lambda: reference_novelty(reference_set, trn, seed, search.run, progress))
+    found, novelty_source = store.fetch(novelty_key, lambda: reference_novelty(sets(), trn, search.run, progress))
     samples = [r.seq for r in records]
     row, detail = row_metrics("samples", samples, reference_set, trn, judge_model, pppl_n, seed, progress, search.run)
     rows = [row, *({**r, **found["rows"][r["set"]]} for r in payload["rows"])]
@@ -123,7 +125,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
         warnings.append(f"metapredict skipped {len(unread)} of {len(samples)} samples (letters other than the 20 "
                         f"residues and B, U, X, Z): {some(unread)}")
     if folder is not None:
-        seqs = {"samples": samples, **control_sets(reference_set, seed)}
+        seqs = {"samples": samples, **sets()}
         for r in rows:
             subset = random.Random(seed).sample(seqs[r["set"]], min(pppl_n, len(seqs[r["set"]])))
             bar = tqdm(total=len(subset), desc=f"ESMFold pLDDT ({r['set']})", file=sys.stderr, disable=not progress)
