@@ -32,19 +32,18 @@ slice, so the run must finish inside one command. This script makes it do so:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
 from bench import RESULTS, ROOT, add_replot, command_line, log_records, run_or_load, save_markdown, table
+from parts import joined_parts, pack_parts
 
 from protdidi.io import write_dir_atomic, write_text_atomic
 
@@ -101,18 +100,7 @@ def pack(run_dir: Path, name: str, out: Path, part_bytes: int, work: Path) -> tu
     model_dir = next((run_dir / d for d in ("best", "last") if (run_dir / d / "model.safetensors").exists()), None)
     members = [(model_dir / f, f) for f in MODEL_FILES] if model_dir else []
     members += [(run_dir / f, f) for f in RUN_FILES if (run_dir / f).exists()]
-    bundle = work / f"{name}.tar"
-    with tarfile.open(bundle, "w") as tar:
-        for path, arcname in members:
-            tar.add(path, arcname=f"{name}/{arcname}")
-    parts, whole = [], hashlib.sha256()
-    with open(bundle, "rb") as src:
-        for i, chunk in enumerate(iter(lambda: src.read(part_bytes), b"")):
-            part = out / f"{name}.tar.{i:02d}"
-            part.write_bytes(chunk)
-            whole.update(chunk)
-            parts.append({"file": part.name, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
-    return whole.hexdigest(), parts
+    return pack_parts([(path, f"{name}/{arcname}") for path, arcname in members], name, out, part_bytes, work)
 
 
 def train(args) -> None:
@@ -171,27 +159,12 @@ def unpack(args) -> dict:
     if not (src / "manifest.json").is_file():
         sys.exit(f"gpu_teacher: {src} holds no manifest.json (not the --out of a gpu_teacher.py run)")
     manifest = json.loads((src / "manifest.json").read_text())
-    missing = [p["file"] for p in manifest["parts"] if not (src / p["file"]).is_file()]
-    if missing:
-        sys.exit(f"gpu_teacher: {src} lacks {', '.join(missing)} (incomplete transfer?)")
     if dest.exists() and any(dest.iterdir()):
         sys.exit(f"gpu_teacher: {dest} already exists and is not empty")
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle, whole = Path(tmp) / "bundle.tar", hashlib.sha256()
-        with open(bundle, "wb") as joined:
-            for part in manifest["parts"]:
-                data = (src / part["file"]).read_bytes()
-                if hashlib.sha256(data).hexdigest() != part["sha256"]:
-                    sys.exit(f"gpu_teacher: {part['file']} does not match manifest.json (incomplete transfer?)")
-                joined.write(data)
-                whole.update(data)
-        if whole.hexdigest() != manifest["tar_sha256"]:
-            sys.exit("gpu_teacher: the joined parts do not match manifest.json")
-        with tarfile.open(bundle) as tar:
-            tar.extractall(tmp, filter="data")
+    with joined_parts(src, manifest["parts"], manifest["tar_sha256"], "gpu_teacher") as unpacked:
 
         def write(dest: Path) -> None:
-            for f in (Path(tmp) / manifest["name"]).iterdir():
+            for f in (unpacked / manifest["name"]).iterdir():
                 shutil.copy2(f, dest / f.name)
 
         write_dir_atomic(dest, write, marker="config.yaml")

@@ -104,8 +104,8 @@ def score_rows(n: int, seed: int, batch: int, extra: list[tuple[str, Path]] = ()
 
     lm = load_causal_lm(str(RUNS / "text-evaluator" / "best"))
     teacher = TEXT.load_model(str(RUNS / "text-teacher" / "best"))
-    test = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length),
-                        teacher.tokenizer)["test"][:n]
+    _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length))
+    test = windows["test"][:n]
     natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
     rows = [{"model": "natural test windows", "method": "data", "nfe": None, "sampler": None, "seconds": None,
              **score_texts(natural, lm)}]

@@ -1,0 +1,154 @@
+"""Tables and curves of the DiDi-Instruct budget and learning-rate study that `gpu_text_didi.py` ran on a GPU.
+
+    python benchmarks/text_didi_study.py --unpack /work/.device/FILES_AT   # check the parts, unpack, write results
+    python benchmarks/text_didi_study.py --replot                          # from the committed JSON
+
+`--unpack` checks every part against study.json, unpacks the teacher, the evaluator and the students into
+`runs/` (text-teacher, text-evaluator, gpu-ARM/last for each student that came back) and keeps each arm's config
+and log under benchmarks/results/text_runs/gpu-ARM/. Writes benchmarks/results/text_didi_study.{json,md,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from bench import RESULTS, ROOT, add_replot, command_line, pyplot, run_or_load, save_figure, save_markdown, table
+from parts import joined_parts
+
+RUNS = ROOT / "runs"
+ENTROPY_BUDGET = 0.11  # the paper's entropy loss against its teacher
+
+
+def unpack(args) -> dict:
+    src = Path(args.unpack)
+    if not (src / "study.json").is_file():
+        sys.exit(f"text_didi_study: {src} holds no study.json (not the --out of a gpu_text_didi.py run)")
+    result = json.loads((src / "study.json").read_text())
+    taken = [d for d in ("text-teacher", "text-evaluator", *(f"gpu-{a}" for a in result["arms"]))
+             if (RUNS / d).exists()]
+    if taken:
+        sys.exit(f"text_didi_study: runs/ already holds {', '.join(taken)}; move them away first")
+    with joined_parts(src, result["parts"], result["tar_sha256"], "text_didi_study") as unpacked:
+        for run in unpacked.iterdir():
+            dest = RUNS / (run.name if run.name.startswith("text-") else f"gpu-{run.name}")
+            shutil.copytree(run, dest)
+            if run.name in result["arms"]:
+                keep = RESULTS / "text_runs" / dest.name
+                keep.mkdir(parents=True, exist_ok=True)
+                for f in ("config.yaml", "log.jsonl", "loss.png"):
+                    if (run / f).exists():
+                        shutil.copyfile(run / f, keep / f)
+    result["device_command"], result["command"] = result["command"], command_line()
+    return result
+
+
+def row_of(rows: list[dict], checkpoint: str, nfe: int) -> dict | None:
+    return next((r for r in rows or [] if r["checkpoint"] == checkpoint and r["nfe"] == nfe), None)
+
+
+def cell(r: dict | None) -> str:
+    if r is None:
+        return "–"
+    lo, hi = r["gen_ppl_ci95"]
+    return f"{r['gen_ppl']:.1f} ({lo:.1f}–{hi:.1f}), H {r['entropy']:.3f}"
+
+
+def arm_settings(result: dict, label: str) -> str:
+    config, sets, _ = result["arms"][label]
+    return f"`{config}`" + (" + " + ", ".join(f"`{s}`" for s in sets) if sets else " as committed")
+
+
+def verdict(result: dict) -> list[str]:
+    """The issue's goal, checked on each DiDi arm's final student against the teacher rows."""
+    teacher = result["scores"]["teacher"]
+    t128, t32, t16 = (row_of(teacher, "teacher", n) for n in (128, 32, 16))
+    lines = []
+    for label, rows in result["scores"].items():
+        s16, s8 = row_of(rows, "last", 16), row_of(rows, "last", 8)
+        if label == "teacher" or None in (s16, s8, t128, t32, t16) or not label.startswith("didi"):
+            continue
+        ent_loss = 1 - s16["entropy"] / t128["entropy"]
+        lines.append(f"- {label}: 16 NFE {s16['gen_ppl']:.1f} vs teacher@128 {t128['gen_ppl']:.1f} "
+                     f"({'met' if s16['gen_ppl'] <= t128['gen_ppl'] else 'not met'}); entropy loss {ent_loss:.1%} "
+                     f"({'within' if ent_loss <= ENTROPY_BUDGET else 'outside'} 11%); 8 NFE {s8['gen_ppl']:.1f} vs "
+                     f"teacher@32 {t32['gen_ppl']:.1f} ({'met' if s8['gen_ppl'] <= t32['gen_ppl'] else 'not met'}); "
+                     f"vs teacher@16 {t16['gen_ppl']:.1f}: {s16['gen_ppl'] / t16['gen_ppl']:.2f}x")
+    return lines
+
+
+def markdown(result: dict) -> str:
+    scores, plan = result["scores"], result.get("plan", {})
+    teacher = scores.get("teacher") or []
+    ref = [[r["checkpoint"], "–" if r["nfe"] is None else str(r["nfe"]), cell(r)] for r in teacher]
+    arms = []
+    for label in result["arms"]:
+        p, rows = plan.get(label, {}), scores.get(label)
+        done = f"{p.get('steps_done', 0)} / {p.get('steps', '–')}"
+        arms.append([label, arm_settings(result, label), f"{p.get('probe_s_per_step', float('nan')):.3f}", done,
+                     f"{p.get('train_wall_s', 0):.0f}", cell(row_of(rows, "last", 8)), cell(row_of(rows, "last", 16))])
+    curve = [[label, r["checkpoint"], str(r["step"]), f"{r['wall_s']:.0f}", str(r["nfe"]), cell(r)]
+             for label, rows in scores.items() if label != "teacher" for r in rows or []]
+    return "\n".join([
+        "# DiDi-Instruct budget and learning-rate study on the Tiny Shakespeare teacher (GPU)", "",
+        f"On the device ({result.get('gpu')}; {result['machine']}): `{result['device_command']}`; "
+        f"here: `{result['command']}`.", "",
+        f"GenPPL under protdidi-shakespeare-gpt (the small causal LM trained in the same run on the training "
+        f"split; NOT GPT-2 Large), 95% bootstrap interval, and unigram entropy H (nats) of {result['samples']} "
+        "samples of 128 tokens per row, seed 0, ancestral sampler with float64 steps. All arms trained at the same "
+        "time on one GPU (their seconds per step are under that shared load), each planned from a probe to end "
+        f"inside the study's {result['budget_s']:.0f} s; a student snapshot every {result['snapshot_minutes']} "
+        "minutes of each arm's own training wall-clock.", "",
+        "## Reference rows (teacher, natural test windows)", "",
+        *table(["model", "NFE", "GenPPL (95% CI), entropy"], ref), "",
+        "## Arms: final EMA student", "",
+        *table(["arm", "settings", "s/step (probe)", "steps done / planned", "train s", "8 NFE", "16 NFE"], arms), "",
+        "## Against the goal (final students)", "", *verdict(result), "",
+        "## Every scored checkpoint", "",
+        *table(["arm", "checkpoint", "step", "train s", "NFE", "GenPPL (95% CI), entropy"], curve), ""])
+
+
+def plot(result: dict, path: Path) -> None:
+    fig, axes = pyplot().subplots(1, 3, figsize=(16, 4.5))
+    teacher = result["scores"].get("teacher") or []
+    for label, rows in result["scores"].items():
+        pts = sorted((r["step"], r["gen_ppl"], r["entropy"]) for r in rows or [] if label != "teacher"
+                     and r["nfe"] == 16)
+        if pts:
+            axes[0].plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=label)
+            axes[1].plot([p[0] for p in pts], [p[2] for p in pts], "o-", label=label)
+        d_acc = [(r["step"], r["d_acc"]) for r in result["logs"].get(label, []) if "d_acc" in r]
+        if d_acc:
+            axes[2].plot(*zip(*d_acc, strict=True), label=label, lw=0.8)
+    for nfe, style in ((16, ":"), (128, "--")):
+        r = row_of(teacher, "teacher", nfe)
+        if r:
+            axes[0].axhline(r["gen_ppl"], color="k", ls=style, label=f"teacher, {nfe} NFE")
+            axes[1].axhline(r["entropy"], color="k", ls=style, label=f"teacher, {nfe} NFE")
+    axes[0].set(xscale="log", yscale="log", xlabel="iteration", ylabel="GenPPL at 16 NFE (protdidi-shakespeare-gpt)")
+    axes[1].set(xscale="log", xlabel="iteration", ylabel="unigram entropy at 16 NFE (nats)")
+    axes[2].set(xlabel="iteration", ylabel="discriminator accuracy (training batch)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle("DiDi-Instruct on the Tiny Shakespeare teacher: quality against iterations")
+    save_figure(fig, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--unpack", help="the folder the device's files came back in (study.json and parts)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    add_replot(parser)
+    args = parser.parse_args()
+    if not (args.unpack or args.replot):
+        parser.error("give --unpack DIR or --replot")
+    result = run_or_load(args, "text_didi_study", unpack)
+    plot(result, args.out / "text_didi_study.png")
+    save_markdown(args, "text_didi_study", markdown(result))
+
+
+if __name__ == "__main__":
+    main()
