@@ -1,13 +1,15 @@
 """Peak memory of `protdidi generate` as the job grows: records stream to the output file chunk by chunk, so the
 peak resident set size should not grow with --n.
 
-    python benchmarks/generate_memory.py
+    python benchmarks/generate_memory.py             # 16 residues: generate_memory.{json,md}
+    python benchmarks/generate_memory.py --natural   # lengths drawn as by default: generate_memory_natural.*
 
 Each run is its own process (`protdidi generate --n N --nfe 1 --length 16 --quiet -o FILE`, the shipped default
-model); its peak RSS is read with getrusage(RUSAGE_CHILDREN) by a fresh parent that starts only that run. NFE 1 and
-16 residues keep 100,000 sequences within minutes: the sampling loop and the writer are those of any NFE and
-length. Beside the streaming command, the same jobs through the Python API (`load_model().generate`, which keeps
-every record in memory) show what the streaming saves. Writes benchmarks/results/generate_memory.{json,md}.
+model; with `--natural`, no --length: lengths from the training distribution, so batches change shape as they do
+in a real job); its peak RSS is read with getrusage(RUSAGE_CHILDREN) by a fresh parent that starts only that run.
+NFE 1 keeps 100,000 sequences within minutes (16 residues) or about half an hour (natural lengths): the sampling
+loop and the writer are those of any NFE. Beside the streaming command, the same jobs through the Python API
+(`load_model().generate`, which keeps every record in memory) show what the streaming saves.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 API = """
 import sys
 from protdidi import load_model
-seqs = load_model().generate(n=int(sys.argv[1]), nfe=1, length=16, batch_size=int(sys.argv[2]))
+length = None if sys.argv[3] == "natural" else int(sys.argv[3])
+seqs = load_model().generate(n=int(sys.argv[1]), nfe=1, length=length, batch_size=int(sys.argv[2]))
 assert len(seqs) == int(sys.argv[1])
 """
 
@@ -44,14 +47,17 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.n:
             out = Path(tmp) / "x.fasta"
-            cli = [sys.executable, "-m", "protdidi", "generate", "--n", str(n), "--nfe", "1", "--length", "16",
-                   "--batch-size", str(args.batch_size), "--quiet", "-o", str(out)]
+            cli = [sys.executable, "-m", "protdidi", "generate", "--n", str(n), "--nfe", "1",
+                   *([] if args.natural else ["--length", "16"]), "--batch-size", str(args.batch_size), "--quiet",
+                   "-o", str(out)]
             row = {"n": n, "cli_peak_mib": peak_mib(cli), "records": out.read_text().count(">")}
             if n <= args.api_max:
-                row["api_peak_mib"] = peak_mib([sys.executable, "-c", API, str(n), str(args.batch_size)])
+                row["api_peak_mib"] = peak_mib([sys.executable, "-c", API, str(n), str(args.batch_size),
+                                                "natural" if args.natural else "16"])
             print(row, file=sys.stderr)
             rows.append(row)
-    return {"command": command_line(), "machine": machine(), "batch_size": args.batch_size, "rows": rows}
+    return {"command": command_line(), "machine": machine(), "batch_size": args.batch_size, "rows": rows,
+            "lengths": "natural" if args.natural else "16 residues"}
 
 
 def markdown(result: dict) -> str:
@@ -60,7 +66,9 @@ def markdown(result: dict) -> str:
     base = result["rows"][0]["cli_peak_mib"]
     return "\n".join([
         "# Peak memory of `protdidi generate` by job size", "",
-        f"Command: `{result['command']}`  ", f"{result['machine']}; NFE 1, 16 residues, batch {result['batch_size']}, "
+        f"Command: `{result['command']}`  ", f"{result['machine']}; NFE 1, "
+        f"{result.get('lengths', '16 residues').replace('natural', 'lengths drawn from the training distribution')}, "
+        f"batch {result['batch_size']}, "
         "the shipped default model; peak RSS of each run's own process.", "",
         *table(["--n", "records written", "CLI peak RSS (MiB), streaming",
                 "Python API peak RSS (MiB), all records kept"], body), "",
@@ -73,10 +81,12 @@ def main() -> None:
     parser.add_argument("--n", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 100000])
     parser.add_argument("--api-max", type=int, default=100000, help="largest --n also run through the Python API")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--natural", action="store_true", help="lengths drawn as by default instead of 16")
     parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)
     args = parser.parse_args()
-    save_markdown(args, "generate_memory", markdown(run_or_load(args, "generate_memory", run)))
+    stem = "generate_memory_natural" if args.natural else "generate_memory"
+    save_markdown(args, stem, markdown(run_or_load(args, stem, run)))
 
 
 if __name__ == "__main__":

@@ -45,9 +45,11 @@ import yaml
 from bench import RESULTS, ROOT, add_replot, command_line, log_records, run_or_load, save_markdown, table
 from parts import joined_parts, pack_parts
 
-from protdidi.io import write_dir_atomic, write_text_atomic
+from protdidi.atomic_dirs import write_dir_atomic
+from protdidi.io import write_text_atomic
 
 CONFIG = ROOT / "configs" / "teacher-cath-8m.yaml"
+NAME = "protdidi-cath-teacher-8m"
 MODEL_FILES = ("config.json", "vocab.json", "model.safetensors")
 RUN_FILES = ("config.yaml", "log.jsonl", "loss.png", "report.json")
 MARGIN = 0.9  # of the budget planned for steps; the rest absorbs evaluations, checkpoints and drift
@@ -240,6 +242,7 @@ def main() -> None:
                         help="with --unpack: skip scoring the shipped teacher beside it (a few CPU minutes)")
     add_replot(parser)
     args = parser.parse_args()
+    args.set = [f"name={NAME}", *args.set]  # the model's name, as the shipped layout records it
     if args.unpack or args.replot:
         if args.unpack and not args.dest:
             parser.error("--unpack needs -o DEST")

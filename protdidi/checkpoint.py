@@ -16,8 +16,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.errors import CheckpointError, UserError
-from protdidi.io import write_dir_atomic
+from protdidi.io import read_json_object
 from protdidi.vocab import Vocab
 
 FORMAT = "protdidi/1"
@@ -58,10 +59,7 @@ def read_config(path: str | Path) -> dict:
     cfg_file = path / "config.json"
     if not cfg_file.exists():
         raise CheckpointError(f"{path}: config.json is missing")
-    try:
-        cfg = json.loads(cfg_file.read_text())
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{cfg_file}: not valid JSON ({err.msg})") from None
+    cfg = read_json_object(cfg_file)
     if cfg.get("format") != FORMAT:
         raise CheckpointError(f"{cfg_file}: format {cfg.get('format')!r} is not {FORMAT!r}")
     return cfg
@@ -117,7 +115,17 @@ def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source:
         problems.append(f"shape mismatch {shapes[:3]}")
     if problems:
         raise CheckpointError(f"{source}: weights do not fit the model: {'; '.join(problems)}")
+    check_finite(state, source)
     module.load_state_dict(state, strict=False)
+
+
+def check_finite(state: dict[str, torch.Tensor], source: str) -> None:
+    """Weights with a NaN or infinite value are damaged (a diverged run, a corrupted file): a `CheckpointError`
+    naming the first such tensors, instead of a model that generates garbage."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(f"{source}: {len(bad)} weight tensor(s) hold NaN or infinite values "
+                              f"({', '.join(bad[:3])}); the model is damaged")
 
 
 def _tied_aliases(module: nn.Module) -> dict[str, tuple[str, ...]]:
@@ -162,3 +170,18 @@ def check_teacher_reference(path: Path, cfg: dict, resolve: Callable[[str], Path
     if ref.get("sha256") and file_sha256(found) != ref["sha256"]:
         raise CheckpointError(f"{path}: the teacher at {spec!r} is not the one this student was distilled from")
     return spec
+
+
+def read_trainer_state(path: Path) -> dict:
+    """A run's trainer_state.pt, read with torch's restricted loader (tensors, numbers, strings and plain
+    containers; never code named by the file). Anything else, or a file that lacks the trainer's own fields, is a
+    `CheckpointError`: a run directory from elsewhere cannot run code on `--resume`."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError for a forbidden class, RuntimeError/EOFError for a damaged file
+        raise CheckpointError(f"{path}: not a trainer state protdidi can read safely ({type(err).__name__}); "
+                              "resume refused") from None
+    if not isinstance(state, dict) or not {"step", "best", "task"} <= state.keys() \
+            or not isinstance(state["step"], int) or not isinstance(state["task"], dict):
+        raise CheckpointError(f"{path}: not a protdidi trainer state (no step, best and task); resume refused")
+    return state

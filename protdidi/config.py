@@ -7,6 +7,7 @@ resolved config (`to_dict`) next to its outputs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -60,8 +61,11 @@ def _coerce(tp, value, where: str):
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
-        (item,) = typing.get_args(tp)[:1]
-        return origin(_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        args = typing.get_args(tp)
+        if origin is tuple and Ellipsis not in args and len(value) != len(args):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return origin(_coerce(args[min(i, len(args) - 1)] if origin is tuple and Ellipsis not in args else args[0],
+                              v, f"{where}[{i}]") for i, v in enumerate(value))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, str):
@@ -71,7 +75,21 @@ def _coerce(tp, value, where: str):
             pass
     if tp in (int, float, str, bool) and not (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
         raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number, got {value!r}")
     return value
+
+
+def require(ok: bool, message: str) -> None:
+    """For a config's `__post_init__`: a value out of range is a ValueError, which `from_dict` reports as a
+    `ConfigError` naming the section."""
+    if not ok:
+        raise ValueError(message)
+
+
+def check_fraction_split(valid_frac: float, test_frac: float) -> None:
+    require(0 <= valid_frac < 1 and 0 <= test_frac < 1 and valid_frac + test_frac < 1,
+            "valid_frac and test_frac must be in [0, 1) and leave some training data")
 
 
 def to_dict(cfg) -> dict:
@@ -125,8 +143,7 @@ def check_run_dir(run_dir: Path, cfg, resume: bool, extendable: tuple[str, str])
     run_dir = Path(run_dir)
     check_output_location(run_dir)
     if not resume:
-        if (run_dir / "last").exists():
-            raise UserError(f"{run_dir}: already holds a run; use --resume or another directory")
+        check_fresh_run_dir(run_dir)
         return
     if not (run_dir / "config.yaml").exists():
         raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
@@ -137,3 +154,14 @@ def check_run_dir(run_dir: Path, cfg, resume: bool, extendable: tuple[str, str])
         d.get(section, {}).pop(key, None)
     if saved != now:
         raise UserError(f"{run_dir}: the config differs from the one this run started with; resume refused")
+
+
+def check_fresh_run_dir(run_dir: Path) -> None:
+    """A fresh run refuses a directory that holds any part of a run: a log, a checkpoint, or what a checkpoint save
+    killed part-way left (which `--resume` completes)."""
+    from protdidi.atomic_dirs import swap_pending
+
+    held = [name for name in ("log.jsonl", "last", "best") if (run_dir / name).exists()]
+    if held or any(swap_pending(run_dir / name) for name in ("last", "best")):
+        raise UserError(f"{run_dir}: already holds a run ({', '.join(held) or 'an unfinished checkpoint'}); "
+                        "use --resume or another directory")

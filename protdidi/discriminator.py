@@ -14,8 +14,9 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from protdidi.checkpoint import check_finite
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.errors import UserError
+from protdidi.errors import CheckpointError, UserError
 
 
 class TimeEmbedding(nn.Module):
@@ -88,8 +89,6 @@ class Discriminator(nn.Module):
         return {k: v.detach().clone().contiguous() for k, v in self.state_dict().items() if k in keep}
 
     def load_trainable_state(self, state: dict[str, torch.Tensor], source: str = "discriminator") -> None:
-        from protdidi.errors import CheckpointError
-
         expected = set(self.trainable_state())
         missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
         if missing or unexpected:
@@ -99,4 +98,5 @@ class Discriminator(nn.Module):
         bad = [k for k in state if own[k].shape != state[k].shape]
         if bad:
             raise CheckpointError(f"{source}: discriminator shape mismatch at {bad[:3]}")
+        check_finite(state, source)
         self.load_state_dict(state, strict=False)

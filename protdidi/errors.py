@@ -13,5 +13,9 @@ class CheckpointError(UserError):
     """A checkpoint directory is missing files, truncated, or does not match the expected vocabulary."""
 
 
+class ModelOutputError(UserError):
+    """A model's forward pass gave NaN or +inf log-probabilities while generating: refused, never written."""
+
+
 class NonFiniteError(RuntimeError):
     """A loss or gradient became NaN/inf; training stops (exit 1) and keeps the last good checkpoint."""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from protdidi.errors import UserError
+from protdidi.errors import CheckpointError, UserError
+
+
+class OutputClosed(Exception):
+    """stdout's reader went away (`protdidi generate -o - | head`): the command ends quietly with exit 0."""
 
 
 def decode_text(raw: bytes, source) -> str:
@@ -21,6 +28,25 @@ def decode_text(raw: bytes, source) -> str:
         except UnicodeDecodeError:
             pass
     raise UserError(f"{source}: not UTF-8 text (a binary file?)")
+
+
+def read_json_object(path: str | Path) -> dict:
+    """A JSON file that must hold an object (a model's config.json, vocab.json ...): missing, unreadable, not
+    UTF-8, not JSON or not an object is a `CheckpointError` naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: unreadable ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err.msg})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: not a JSON object")
+    return data
 
 
 def _exists(path) -> bool:
@@ -46,7 +72,18 @@ def check_output_location(path: str | Path, directory: bool = True, inputs: tupl
     inside a directory output that replaces what is there. `-` (stdout) always passes."""
     if str(path) == "-" and not directory:
         return
+    if not directory and str(path).endswith(("/", os.sep)):
+        raise UserError(f"{path}: names a directory (ends in /); give a file name")
     path = Path(path).absolute()
+    existing = next(p for p in path.parents if os.path.isdir(p))  # os.path: no OSError for overlong names
+    too_long = [p.name for p in (path, *path.parents) if len(os.fsencode(p.name)) > _name_max(existing)]
+    if too_long:
+        raise UserError(f"{path}: the name {too_long[0][:40]}... is longer than the file system allows")
+    kind = special_kind(path)
+    if kind is not None and kind not in STREAMED:
+        raise UserError(f"{path}: is a {kind}; protdidi writes regular files, FIFOs and character devices only")
+    if kind is not None and directory:
+        raise UserError(f"{path}: exists and is a {kind}, not a directory")
     if path.exists() and path.is_dir() != directory:
         raise UserError(f"{path}: exists and is {'a file, not a' if directory else 'a'} directory")
     parent = path.parent
@@ -77,13 +114,54 @@ def check_replaceable(path: Path, marker: str) -> None:
                         "directory or its own earlier output")
 
 
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def temp_prefix(path: Path) -> str:
+    """`.NAME.` for a temporary sibling of `path`, NAME cut so that the temporary name fits where `path` fits."""
+    return f".{path.name[:64]}."
+
+
+def special_kind(path: Path) -> str | None:
+    """What an existing `path` is when it is not a regular file or directory ('FIFO', 'character device', ...,
+    following symbolic links), else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = {stat.S_ISFIFO: "FIFO", stat.S_ISCHR: "character device", stat.S_ISBLK: "block device",
+             stat.S_ISSOCK: "socket"}
+    return next((name for test, name in kinds.items() if test(mode)), None)
+
+
+STREAMED = ("FIFO", "character device")  # written into as they are; never replaced
+
+
 def write_file_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp_path)` on a temporary file beside `path`, fsync it, then rename it over `path`. A failure
-    (or an interrupt) leaves no file and no partial file behind."""
+    (or an interrupt) leaves no file and no partial file behind. What is not a regular file is never replaced: a
+    FIFO or character device (`/dev/null`, `/dev/stdout`) is written into directly, a symbolic link's target is
+    replaced (the link stays), and a socket or block device is refused."""
     path = Path(path)
+    kind = special_kind(path)
+    if kind in STREAMED:
+        try:
+            write(path)
+        except OSError as err:
+            raise_if_full(err, path)
+            raise
+        return
+    if kind is not None:
+        raise UserError(f"{path}: is a {kind}; protdidi writes regular files, FIFOs and character devices only")
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     if not path.absolute().parent.is_dir():
         raise UserError(f"{path}: no such directory {path.absolute().parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
         write(Path(tmp))
@@ -91,16 +169,40 @@ def write_file_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        raise_if_full(err, path)
         raise
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def raise_if_full(err: BaseException, path: Path) -> None:
+    """A write that ran out of room (disk full, quota, file size limit) is the user's to fix: one line."""
+    if isinstance(err, OSError) and err.errno in FULL:
+        raise UserError(f"{path}: {os.strerror(err.errno).lower()}; nothing was written") from None
+
+
+def check_free_space(path: str | Path, need_bytes: int) -> None:
+    """Before any work: refuse an output whose folder has less free space than `need_bytes` (a lower bound of
+    what will be written). `-` and devices are not checked."""
+    if str(path) == "-" or special_kind(Path(path)) is not None:
+        return
+    free = shutil.disk_usage(Path(path).absolute().parent).free
+    if free < need_bytes:
+        raise UserError(f"{path}: needs at least {need_bytes / 2**20:.1f} MiB, and its file system has "
+                        f"{free / 2**20:.1f} MiB free")
 
 
 def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None:
     """Call `write(handle)` on a text file written atomically (`write_file_atomic`); `-` writes to stdout."""
     if str(path) == "-":
-        write(sys.stdout)
-        sys.stdout.flush()
+        try:
+            write(sys.stdout)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader closed the pipe (`| head`): not an OSError for click to report
+            raise OutputClosed from None
         return
 
     def through_handle(tmp: Path) -> None:
@@ -108,46 +210,3 @@ def write_text_atomic(path: str | Path, write: Callable[[TextIO], None]) -> None
             write(handle)
 
     write_file_atomic(path, through_handle)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_dir_atomic(path: str | Path, write: Callable[[Path], None], marker: str) -> Path:
-    """Call `write(tmp_dir)`, fsync and open up (0644 files, 0755 dirs) everything in it, then swap it into
-    `path`, replacing an empty directory or an earlier output (one that holds `marker`, a file `write` writes) and
-    nothing else (`check_replaceable`). A failure leaves the old directory (if any) and no partial one."""
-    path = Path(path)
-    if path.is_dir():
-        check_replaceable(path, marker)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        write(tmp)
-        for f in tmp.rglob("*"):
-            if f.is_dir():
-                f.chmod(0o755)
-                continue
-            with open(f, "rb") as handle:
-                os.fsync(handle.fileno())
-            f.chmod(0o644)
-        tmp.chmod(0o755)  # mkdtemp makes 0700; outputs are ordinary shared directories
-        _fsync_dir(tmp)
-        old = path.with_name(f".{path.name}.old")
-        had_old = path.exists()
-        if had_old:
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-        if had_old:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path

@@ -71,6 +71,7 @@ def load_model_dir(path: Path, domain) -> LoadedModel:
     cfg = read_config(path)
     if cfg.get("domain") != domain.name:
         raise CheckpointError(f"{path}: a {cfg.get('domain')!r} checkpoint, not a {domain.name} one")
+    check_common_fields(path, cfg)
     expected, fields = domain.checkpoint_vocab(path, cfg)
     vocab = read_vocab(path, expected=expected)
     try:
@@ -78,6 +79,10 @@ def load_model_dir(path: Path, domain) -> LoadedModel:
     except (TypeError, ValueError, KeyError) as err:
         raise CheckpointError(f"{path}: bad schedule in config.json ({err})") from None
     denoiser = build_denoiser(cfg.get("arch", {}), vocab, schedule, str(path))
+    lengths = fields.get("lengths") or {}
+    if lengths and max(lengths) > denoiser.max_length:
+        raise CheckpointError(f"{path}/config.json: training lengths up to {max(lengths)} exceed the model's "
+                              f"maximum length {denoiser.max_length}")
     load_weights(denoiser, path, "model")
     loader = None
     if "discriminator" in cfg:
@@ -85,6 +90,19 @@ def load_model_dir(path: Path, domain) -> LoadedModel:
     return LoadedModel(denoiser.eval(), cfg.get("name", path.name), schedule, denoiser.max_length,
                        kind=cfg.get("kind", "teacher"), load_discriminator=loader,
                        sampler_defaults=dict(cfg.get("sampler", {})), **fields)
+
+
+FIELD_TYPES = {"name": str, "kind": str, "arch": dict, "schedule": dict, "sampler": dict, "discriminator": dict,
+               "teacher": dict}
+
+
+def check_common_fields(path: Path, cfg: dict) -> None:
+    """The fields every checkpoint may hold have their types (a hand-edited or hostile config.json is one error)."""
+    for key, kind in FIELD_TYPES.items():
+        if key in cfg and not isinstance(cfg[key], kind):
+            raise CheckpointError(f"{path}/config.json: {key!r} must be a {'string' if kind is str else 'mapping'}")
+    if cfg.get("kind", "teacher") not in ("teacher", "student"):
+        raise CheckpointError(f"{path}/config.json: 'kind' must be 'teacher' or 'student'")
 
 
 def restore_discriminator(domain, path: Path, cfg: dict):

@@ -16,13 +16,14 @@ import torch
 import yaml
 
 import protdidi.distributed as dist
+from protdidi.atomic_dirs import DirLock, finish_swap
 from protdidi.batching import BatchStream
-from protdidi.config import check_run_dir, to_dict
+from protdidi.config import check_fresh_run_dir, check_run_dir, to_dict
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.io import write_text_atomic
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
-from protdidi.trainer import Trainer
+from protdidi.trainer import Trainer, snapshot_name
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +42,28 @@ class Run:
             device = dist.local_device(device)
             dist.init_from_env(device)
         self.device, self.primary = device, dist.rank() == 0
+        self.lock = DirLock(self.dir) if self.primary and self.dir.is_dir() else None  # an existing one: at once
         torch.manual_seed(seed)
 
     def start(self) -> None:
-        """Create the directory and save the resolved config (config.yaml), once the inputs have been read."""
+        """Create and lock the directory (one run writes it at a time), then save the resolved config
+        (config.yaml), once the inputs have been read."""
         if self.primary:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            if self.lock is None:
+                self.lock = DirLock(self.dir)
+                if not self.resume:  # another run may have started here while this one read its inputs
+                    check_fresh_run_dir(self.dir)
             text = yaml.safe_dump(to_dict(self.cfg), sort_keys=False)
             write_text_atomic(self.dir / "config.yaml", lambda f: f.write(text))
 
     def train(self, task, loop, monitor: str, title: str, panels: list[tuple[str, ...]] | None = None,
               snapshot_minutes: tuple[float, ...] = ()) -> dict:
-        """`loop` has steps, eval_every, save_every and log_every (`OptimConfig`, `DistillLoopConfig`)."""
+        """`loop` has steps, eval_every, save_every and log_every (`OptimConfig`, `DistillLoopConfig`). Before a
+        `--resume`, the primary process completes any checkpoint save a kill interrupted between its renames."""
+        if self.resume and self.primary:
+            for name in ("last", "best", *map(snapshot_name, snapshot_minutes)):
+                finish_swap(self.dir / name)
+        dist.barrier()
         result = Trainer(task, self.dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
                          monitor=monitor, title=title, resume=self.resume, stop_at=self.stop_at,
                          primary=self.primary, panels=panels, snapshot_minutes=snapshot_minutes).run()

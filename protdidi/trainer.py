@@ -17,6 +17,7 @@ from typing import Protocol
 import torch
 from tqdm import tqdm
 
+from protdidi.checkpoint import read_trainer_state
 from protdidi.errors import NonFiniteError, UserError
 from protdidi.io import write_file_atomic
 
@@ -58,8 +59,21 @@ def warmup_cosine(step: int, total: int, warmup: int, min_frac: float) -> float:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    """The records of a JSONL file (a run's log.jsonl), blank lines skipped."""
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+    """The records of a JSONL file (a run's log.jsonl), blank lines skipped. A last line cut short (a process
+    killed while appending it) is dropped; a bad line anywhere else is a `UserError`."""
+    lines = [ln for ln in Path(path).read_text(errors="replace").splitlines() if ln.strip()]
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:
+                break
+            raise UserError(f"{path}: line {i + 1} is not JSON") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}: line {i + 1} is not a JSON object")
+        records.append(record)
+    return records
 
 
 class JsonlLog:
@@ -68,8 +82,8 @@ class JsonlLog:
     def __init__(self, path: Path, keep_until: int | None = None):
         self.path = path
         if keep_until is not None and path.exists():
-            kept = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= keep_until]
-            write_file_atomic(path, lambda tmp: Path(tmp).write_text("".join(f"{ln}\n" for ln in kept)))
+            kept = [r for r in read_jsonl(path) if r.get("step", 0) <= keep_until]
+            write_file_atomic(path, lambda tmp: Path(tmp).write_text("".join(f"{json.dumps(r)}\n" for r in kept)))
         elif keep_until is None:
             path.write_text("")
 
@@ -133,7 +147,7 @@ class Trainer:
         state_file = self.run_dir / "last" / "trainer_state.pt"
         if not state_file.exists():
             raise UserError(f"{self.run_dir}: nothing to resume (no last/trainer_state.pt)")
-        state = torch.load(state_file, map_location="cpu", weights_only=False)
+        state = read_trainer_state(state_file)
         self.task.load_state_dict(state["task"])
         self.wall_offset = float(state.get("wall_s", 0.0))
         return state["step"], state["best"]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from protdidi.io import read_json_object
+
 
 @dataclass(frozen=True)
 class Vocab:
@@ -119,4 +121,4 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        return cls.from_dict(read_json_object(path))

@@ -6,6 +6,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from fixtures import write_toy_fasta
+
 from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.models.esm2 import Esm2Config
@@ -47,14 +49,4 @@ def any_denoiser(vocab, request):
 
 @pytest.fixture
 def toy_fasta(tmp_path):
-    """120 short random-but-structured proteins (repeated motifs), enough for a split and a few steps."""
-    g = torch.Generator().manual_seed(0)
-    residues = "ACDEFGHIKLMNPQRSTVWY"
-    lines = []
-    for i in range(120):
-        n = int(torch.randint(12, 40, (), generator=g))
-        motif = "".join(residues[int(j)] for j in torch.randint(0, 20, (4,), generator=g))
-        lines += [f">toy{i}", (motif * 20)[:n]]
-    path = tmp_path / "toy.fasta"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_toy_fasta(tmp_path / "toy.fasta")

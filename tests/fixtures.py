@@ -69,3 +69,16 @@ def kill_after_first_checkpoint(args: list[str], state: Path, timeout: float = 1
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return torch.load(state, weights_only=False)["step"]
+
+
+def write_toy_fasta(path: Path) -> Path:
+    """120 short random-but-structured proteins (repeated motifs), enough for a split and a few steps."""
+    g = torch.Generator().manual_seed(0)
+    residues = "ACDEFGHIKLMNPQRSTVWY"
+    lines = []
+    for i in range(120):
+        n = int(torch.randint(12, 40, (), generator=g))
+        motif = "".join(residues[int(j)] for j in torch.randint(0, 20, (4,), generator=g))
+        lines += [f">toy{i}", (motif * 20)[:n]]
+    path.write_text("\n".join(lines) + "\n")
+    return path

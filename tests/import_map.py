@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "protdidi"
 
 # Lowest first. Patterns match dotted module names; the first layer with a matching pattern wins.
 LAYERS = [
-    ("foundation", ["protdidi.errors", "protdidi.io", "protdidi.config", "protdidi.registry",
+    ("foundation", ["protdidi.errors", "protdidi.io", "protdidi.atomic_dirs", "protdidi.malloc", "protdidi.config",
+                    "protdidi.registry",
                     "protdidi.vocab", "protdidi.schedule", "protdidi.stats", "protdidi.assets"]),
     ("core", ["protdidi.process", "protdidi.denoiser", "protdidi.batching", "protdidi.distributed",
               "protdidi.trainer", "protdidi.checkpoint", "protdidi.discriminator", "protdidi.models*"]),

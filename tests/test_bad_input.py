@@ -7,13 +7,17 @@ README's "Bad input" paragraph lists the cases by name; `test_readme_lists_exact
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import re
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from protdidi.checkpoint import save_checkpoint
 from protdidi.config import MAX_SEED
@@ -47,6 +51,14 @@ CHECKPOINT_CASES = {  # a protdidi checkpoint directory, damaged three ways
     "empty checkpoint": ("ck-empty", "missing"),
     "wrong-vocabulary checkpoint": ("ck-dna", "does not match"),
 }
+MODEL_CASES = {  # further damage to a protein model directory, as `generate --model`
+    "NaN weights": ("ck-nan", "NaN or infinite"),
+    "config.json not an object": ("ck-list-json", "not a JSON object"),
+    "config.json not UTF-8": ("ck-latin1-json", "not UTF-8"),
+    "config.json field of the wrong type": ("ck-wrong-type", "must be"),
+    "architecture field out of range": ("ck-huge", "integer in"),
+    "length histogram beyond the maximum length": ("ck-long-lengths", "exceed"),
+}
 DEVICE_CASES = {  # case → (--device value, fragment); cuda:99 is absent on CPU-only and GPU machines alike
     "unknown device": ("bogus", "not a torch device"),
     "absent device": ("cuda:99", "cuda:99"),
@@ -78,6 +90,8 @@ def config_cases(prefix: tuple, lr: str, seed: str, steps: str) -> list[Case]:
         Case("unknown config key", (*run, "--set", "nosuchsection.key=1"), "nosuchsection"),
         Case("config value of the wrong type", (*run, "--set", f"{steps}=many"), steps),
         Case("negative learning rate", (*run, "--set", f"{lr}=-0.001"), "lr|learning rate"),
+        Case("NaN learning rate", (*run, "--set", f"{lr}=.nan"), "finite"),
+        Case("infinite learning rate", (*run, "--set", f"{lr}=.inf"), "finite"),
         Case("negative seed", (*run, "--set", f"{seed}=-1"), "seed"),
         Case("unknown device in the config", (*run, "--set", "device=bogus"), "not a torch device"),
         Case("missing config file", (*run, "--config", "{missing.yaml}"), "not found"),
@@ -105,6 +119,12 @@ def matrix() -> dict[str, list[Case]]:
         Case("output equal to the input file", (*gen, "--template", "{good.fasta}", "-o", "{good.fasta}"),
              "also an input"),
         Case("output is a directory", (*gen, "-o", "{holds-files}"), "is a directory"),
+        Case("output ends in /", (*gen, "-o", "{new-dir}/"), "ends in /"),
+        Case("output name too long", (*gen, "-o", "{" + "x" * 300 + ".fasta}"), "longer than"),
+        Case("output is a socket", (*gen, "-o", "{socket}"), "is a socket"),
+        *(Case(name, (*gen, "--model", f"{{{f}}}", "-o", "{out.fasta}"), msg) for name, (f, msg) in
+          MODEL_CASES.items()),
+        Case("motif of designed positions only", (*gen, "--motif", "3,__,3", "-o", "{out.fasta}"), "no motif"),
         *(Case(f"{opt} out of range", ("generate", opt, v, "-o", "{out.fasta}"), msg)
           for opt in ("--n", "--nfe", "--length", "--batch-size", "--seed") for v, msg in NUMBER_CASES[opt]),
         *(Case(name, (*gen, "--device", v, "-o", "{out.fasta}"), msg) for name, (v, msg) in DEVICE_CASES.items()),
@@ -204,6 +224,23 @@ def workspace(tmp_path_factory):
         save_checkpoint(w / name, cfg, protein_vocab(), {"model": torch_model})
     weights = w / "ck-truncated" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
+    damaged = {"ck-nan": None, "ck-list-json": "[1, 2]", "ck-latin1-json": None,
+               "ck-wrong-type": {**cfg, "name": ["not", "a", "name"]},
+               "ck-huge": {**cfg, "arch": {**cfg["arch"], "embed_dim": 10**12}},
+               "ck-long-lengths": {**cfg, "lengths": {"5000": 3}}}
+    for name, config in damaged.items():
+        save_checkpoint(w / name, cfg, protein_vocab(), {"model": torch_model})
+        if isinstance(config, dict):
+            (w / name / "config.json").write_text(json.dumps({"format": "protdidi/1", **config}))
+        elif config is not None:
+            (w / name / "config.json").write_text(config)
+    (w / "ck-latin1-json" / "config.json").write_bytes('{"name": "caf\xe9"}'.encode("latin-1"))
+    nan_model = copy.deepcopy(torch_model)
+    with torch.no_grad():
+        nan_model.backbone.embed_tokens.weight[3, 0] = float("nan")
+    save_checkpoint(w / "ck-nan", cfg, protein_vocab(), {"model": nan_model})
+    with socket.socket(socket.AF_UNIX) as sock:  # the socket file stays after the socket closes
+        sock.bind(str(w / "socket"))
     Vocab(name="dna", tokens=("A", "C", "G", "T", "<m>", "<p>"), mask_id=4, pad_id=5,
           sampleable=(0, 1, 2, 3)).save(w / "ck-dna" / "vocab.json")
     (w / "ck-empty").mkdir()

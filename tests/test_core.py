@@ -101,8 +101,8 @@ def test_checkpoint_round_trip_and_errors(tmp_path, tiny_denoiser, vocab):
 
 
 def test_config_is_strict(tmp_path):
-    cfg = from_dict(TeacherRunConfig, {"train": {"lr": 1}, "model": {"embed_dim": 64}})
-    assert cfg.train.lr == 1.0 and cfg.model.embed_dim == 64 and cfg.model.num_layers == 6
+    cfg = from_dict(TeacherRunConfig, {"train": {"lr": 1}, "model": {"embed_dim": 96}})
+    assert cfg.train.lr == 1.0 and cfg.model.embed_dim == 96 and cfg.model.num_layers == 6
     with pytest.raises(ConfigError, match=r"unknown config key: train\.lrr"):
         from_dict(TeacherRunConfig, {"train": {"lrr": 1}})
     with pytest.raises(ConfigError, match=r"train\.steps: expected int"):

@@ -407,12 +407,16 @@ def test_distill_resume_is_exact_even_after_sigkill(tmp_path, teacher_dir, toy_f
 
 
 def test_distill_refuses_nan_and_bad_config(tmp_path, teacher_dir, toy_fasta):
-    proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_beta=.nan"), "-o", str(tmp_path / "nan"),
+    # A finite coefficient whose product overflows float32: the loss of the first step is not finite.
+    proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_hi_coef=1e300"), "-o", str(tmp_path / "nan"),
                    check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("protdidi: error: training stopped: ")
-    assert "nan" in proc.stderr and "last good checkpoint is kept" in proc.stderr
+    assert ("nan" in proc.stderr or "inf" in proc.stderr) and "last good checkpoint is kept" in proc.stderr
     assert not (tmp_path / "nan" / "last").exists()  # the NaN came in the first step: nothing good to keep
+    proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_beta=.nan"), "-o", str(tmp_path / "nan2"),
+                   check=False)  # a NaN in the config itself is refused before any work
+    assert proc.returncode == 2 and "must be a finite number" in proc.stderr and not (tmp_path / "nan2").exists()
     proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.no_such_key=1"), "-o", str(tmp_path / "bad"),
                    check=False)
     assert proc.returncode == 2 and "didi.no_such_key" in proc.stderr and "Traceback" not in proc.stderr

@@ -143,7 +143,7 @@ def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
         a, b = load_file(str(tmp_path / "ref" / "last" / name)), load_file(str(tmp_path / "part" / "last" / name))
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
     cfg = json.loads((tmp_path / "ref" / "last" / "config.json").read_text())
-    assert cfg["method"] == "idlm" and cfg["name"] == "protdidi-cath-idlm" and "sampler" not in cfg
+    assert cfg["method"] == "idlm" and cfg["name"] == "ref" and "sampler" not in cfg  # named for its run directory
     student = PROTEIN.load_model(str(tmp_path / "ref" / "last"))
     assert student.load_discriminator is None
     out = subprocess.run([sys.executable, "-m", "protdidi", "generate", "--model", str(tmp_path / "ref" / "last"),

@@ -151,7 +151,7 @@ def test_text_pipeline_end_to_end_on_the_cli(corpus, tmp_path):
         outs.append(out)
     records = [json.loads(line) for line in outs[0].read_text().splitlines()]
     assert len(records) == 3 and all(r["nfe"] == 4 and r["seed"] == 3 and len(r["tokens"]) == 32 for r in records)
-    assert all(r["model"] == "protdidi-text-didi" and isinstance(r["text"], str) for r in records)
+    assert all(r["model"] == "didi" and isinstance(r["text"], str) for r in records)  # named for its run directory
     assert outs[0].read_text() == outs[1].read_text() != outs[2].read_text()
     run_cli("generate", "--domain", "text", "--model", str(students["didi"]), "--sampler", "rgas", "--n", "2",
             "--nfe", "4", "-o", str(tmp_path / "rgas.txt"), "--quiet")

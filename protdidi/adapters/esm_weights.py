@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 from protdidi.adapters.esm_alphabet import ESM_TOKENS
 from protdidi.checkpoint import load_state_strict
 from protdidi.errors import CheckpointError
+from protdidi.io import read_json_object
 from protdidi.models.esm2 import Esm2, Esm2Config
 
 # fair-esm builds ESM1bLayerNorm as torch.nn.LayerNorm (default eps) when apex is absent.
@@ -110,11 +110,8 @@ def load_hf_esm(path: str | Path) -> Esm2:
     cfg_file = path / "config.json"
     if not cfg_file.exists():
         raise CheckpointError(f"{path}: config.json is missing (not an HF model directory)")
-    try:
-        hf = json.loads(cfg_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{cfg_file}: not valid JSON") from None
-    missing = [k for k in HF_REQUIRED if k not in hf] if isinstance(hf, dict) else list(HF_REQUIRED)
+    hf = read_json_object(cfg_file)
+    missing = [k for k in HF_REQUIRED if k not in hf]
     if missing:
         raise CheckpointError(f"{path}: not an HF EsmForMaskedLM directory (config.json lacks {', '.join(missing)})")
     if hf.get("position_embedding_type", "rotary") != "rotary" or hf.get("emb_layer_norm_before"):

@@ -9,14 +9,15 @@ Two formats, both with `backbone.*` parameter names:
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import torch
 
 from protdidi.adapters.checkpoint_pickle import find_value, load_tolerant
+from protdidi.checkpoint import check_finite
 from protdidi.errors import CheckpointError
+from protdidi.io import read_json_object
 from protdidi.models.dit import Dit, DitConfig
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def build_dit(state: dict[str, torch.Tensor], cfg: DitConfig, source: str) -> Di
     bad = [k for k in own if own[k].shape != state[k].shape]
     if bad:
         raise CheckpointError(f"{source}: shape mismatch at {bad[:3]}")
+    check_finite(state, source)
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model
 
@@ -104,10 +106,7 @@ def load_mdlm_ckpt(path: str | Path, use_ema: bool = True, n_heads: int | None =
 def load_mdlm_hf(path: str | Path) -> Dit:
     """An HF MDLM directory (`kuleshov-group/mdlm-owt` layout)."""
     path = Path(path)
-    try:
-        conf = json.loads((path / "config.json").read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path}: unreadable config.json ({err})") from None
+    conf = read_json_object(path / "config.json")
     if (path / "model.safetensors").exists():
         from safetensors.torch import load_file
 
@@ -129,7 +128,7 @@ def load_mdlm_hf(path: str | Path) -> Dit:
 
 def is_mdlm_hf_dir(path: Path) -> bool:
     try:
-        conf = json.loads((path / "config.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        conf = read_json_object(path / "config.json")
+    except CheckpointError:
         return False
     return conf.get("model_type") == "mdlm" or "MDLM" in conf.get("architectures", [])

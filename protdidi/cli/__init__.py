@@ -11,6 +11,7 @@ import click
 
 from protdidi import __version__
 from protdidi.errors import NonFiniteError, UserError
+from protdidi.io import OutputClosed
 
 
 class OrderedGroup(click.Group):
@@ -61,8 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc).replace("\n", " "))
     except NonFiniteError as exc:
         fail(f"training stopped: {exc}; the last good checkpoint is kept", 1)
-    except BrokenPipeError:
-        sys.stderr.close()  # `protdidi generate -o - | head` is not an error
+    except (BrokenPipeError, OutputClosed):  # `protdidi generate -o - | head` is not an error: end quietly, exit 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush of stdout must not fail
         sys.exit(0)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -10,6 +10,8 @@ from protdidi.cli import cli
 from protdidi.cli.options import domain_option, positive_int, seed_option
 from protdidi.sampling import SAMPLERS
 
+MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON keys alone)
+
 
 @cli.command()
 @domain_option
@@ -63,12 +65,13 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     from protdidi.domains import DOMAINS
     from protdidi.domains.base import Tally
     from protdidi.generation import parse_shard, shard_chunks
-    from protdidi.io import check_output_location
+    from protdidi.io import check_free_space, check_output_location
 
     plugin = DOMAINS.get(domain)
     condition = {"template": template, "redesign": redesign, "motif": motif}
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
+    check_free_space(output, n * MIN_RECORD_BYTES)
     shard_chunks(n, parse_shard(shard))  # a bad --shard fails before the model loads
     device = str(pick_device(device))  # so does a device this machine lacks
     loaded = plugin.load_model(model, tokenizer)

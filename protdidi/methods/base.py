@@ -28,6 +28,15 @@ class DistillLoopConfig:
     eval_nfe: int = 16
     snapshot_minutes: tuple[float, ...] = ()  # keep at-{m}min/ copies of the EMA student (equal-time studies)
 
+    def __post_init__(self) -> None:
+        sizes = (self.steps, self.batch_size, self.eval_every, self.save_every, self.log_every, self.eval_samples,
+                 self.eval_nfe)
+        if min(sizes) < 1:
+            raise ValueError("steps, batch_size, eval_every, save_every, log_every, eval_samples and eval_nfe "
+                             "must be >= 1")
+        if any(m < 0 for m in self.snapshot_minutes):
+            raise ValueError("snapshot_minutes must be >= 0")
+
 
 @dataclass(frozen=True)
 class Method:

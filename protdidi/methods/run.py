@@ -16,6 +16,7 @@ from protdidi.batching import BatchStream
 from protdidi.config import to_dict
 from protdidi.errors import UserError
 from protdidi.generation import generate_rows
+from protdidi.io import write_file_atomic
 from protdidi.loaded import LoadedModel, save_model_dir
 from protdidi.methods import METHODS
 from protdidi.methods.base import DistillLoopConfig
@@ -32,7 +33,7 @@ class DistillRunConfig:
     """The fields every domain's distillation config shares; a domain subclasses it and adds `data` (and its
     own model options). One section per method, named as the method."""
 
-    name: str | None = None  # default: <domain's run prefix>-<method>
+    name: str | None = None  # the student's name in its checkpoint and outputs; default: the run directory's
     method: str = "didi"  # a name in protdidi.methods.METHODS
     device: str = "auto"
     teacher: str = ""
@@ -67,7 +68,7 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
     """Distil `cfg.teacher` with `cfg.method` on `domain`'s data (`domain.distill_setup`) into `run_dir`."""
     method = METHODS.get(cfg.method)
     section = getattr(cfg, method.name)
-    cfg.name = cfg.name or f"{domain.run_prefix}-{method.name}"
+    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.loop.seed, extendable=("loop", "steps"), distributed=True)
     setup = domain.distill_setup(cfg, run.device)
     if setup.teacher.kind != "teacher":
@@ -81,8 +82,8 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
             real = torch.load(pool_file, weights_only=True)
         else:
             real = teacher_pool(setup, *pool, cfg.loop.seed, run.device)
-            if run.primary:
-                torch.save(real, pool_file)
+            if run.primary:  # atomically: a kill mid-write must not leave a truncated pool for --resume
+                write_file_atomic(pool_file, lambda tmp: torch.save(real, tmp))
     vocab = setup.teacher.denoiser.vocab
     stream = BatchStream(real, cfg.loop.batch_size, setup.max_length, vocab.pad_id,
                          cfg.loop.seed + 7919 * dist.rank())

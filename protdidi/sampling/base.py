@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from protdidi.errors import ModelOutputError
 from protdidi.process import prior
 
 
@@ -54,6 +55,9 @@ def categorical_step(
     log_probs: Float[B, L, V] (SUBS output); xt: Long[B, L]; sampleable: Bool[V]; α_t, α_s: numbers, or
     Float[B] tensors for a different step per sequence.
     """
+    if bool(torch.isnan(log_probs).any()) or bool((log_probs == float("inf")).any()):
+        raise ModelOutputError("the model's log-probabilities hold NaN or +inf values (damaged weights, or a "
+                               "precision it cannot run in); nothing was written")
     lp = log_probs.to(torch.float64).masked_fill(~sampleable, float("-inf"))
     a_t, a_s = (torch.as_tensor(a, dtype=torch.float64, device=lp.device).reshape(-1, 1, 1)
                 for a in (alpha_t, alpha_s))

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from protdidi.batching import BatchStream, fixed_batches
+from protdidi.config import require
 from protdidi.denoiser import MaskedDenoiser, nelbo, nelbo_by_mask_count
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.base import EmaTrainingTask
@@ -43,6 +44,12 @@ class OptimConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if not 0 <= self.ema < 1:
             raise ValueError("ema must be in [0, 1)")
+        require(min(self.eval_every, self.save_every, self.log_every, self.eval_batch_size) >= 1,
+                "eval_every, save_every, log_every and eval_batch_size must be >= 1")
+        require(self.warmup_steps >= 0 and self.weight_decay >= 0 and self.grad_clip >= 0,
+                "warmup_steps, weight_decay and grad_clip must be >= 0")
+        require(0 <= self.min_lr_frac <= 1 and all(0 <= b < 1 for b in self.betas),
+                "min_lr_frac must be in [0, 1] and betas in [0, 1)")
 
 
 @torch.no_grad()

@@ -144,9 +144,9 @@ class Contig:
                 segments.append(spacer)
             elif p.startswith("-") or p[:1].isdigit():
                 raise UserError(f"--motif {text!r}: {p!r} is neither a spacer MIN-MAX (>= 0) nor a motif")
-            else:
-                segments.append(_check_letters(p, f"--motif segment {p!r}").replace(DESIGN, ""))
-        if not any(isinstance(s, str) for s in segments):
+            else:  # a motif; '_' inside it marks designed positions, as in a template
+                segments.append(_check_letters(p, f"--motif segment {p!r}"))
+        if not any(isinstance(s, str) and s.strip(DESIGN) for s in segments):
             raise UserError(f"--motif {text!r} holds no motif (nothing fixed): use unconditional generation")
         return cls(text, tuple(segments))
 
@@ -177,6 +177,8 @@ def motif_designs(text: str, length: str | None, n: int, max_length: int, genera
     if need_lo > hi or need_hi < lo:
         raise UserError(f"--motif {text!r} spans {need_lo}-{need_hi} residues, which cannot fit --length "
                         f"{lo}-{hi} (the model's maximum is {max_length})")
+    # No spacer can be longer than the whole sequence: cap each at `hi` (also keeps huge bounds drawable).
+    contig = Contig(contig.text, tuple(s if isinstance(s, str) else (s[0], min(s[1], hi)) for s in contig.segments))
     out = []
     for _ in range(n):
         for _ in range(tries):

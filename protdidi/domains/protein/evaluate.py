@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.domains.protein.data import default_cath_splits
 from protdidi.domains.protein.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
 from protdidi.domains.protein.fasta import read_fasta
@@ -37,7 +38,6 @@ from protdidi.domains.protein.rows import (
     versus_natural,
 )
 from protdidi.errors import UserError
-from protdidi.io import write_dir_atomic
 
 ROW_VERSION = 3  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
 

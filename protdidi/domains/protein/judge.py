@@ -17,6 +17,7 @@ import torch
 
 from protdidi.adapters.esm_denoiser import frame
 from protdidi.adapters.esm_weights import save_fair_esm
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.batching import BatchStream
 from protdidi.checkpoint import save_checkpoint
 from protdidi.config import to_dict
@@ -25,7 +26,7 @@ from protdidi.domains.protein.data import TokenizedSet, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
-from protdidi.io import check_output_location, write_dir_atomic, write_text_atomic
+from protdidi.io import check_output_location, write_text_atomic
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.runs import Run
 from protdidi.tasks.mdlm import OptimConfig, unigram_nll

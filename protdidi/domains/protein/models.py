@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from protdidi.assets import ASSETS
 from protdidi.checkpoint import file_sha256, weights_path
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.errors import CheckpointError, UserError
+from protdidi.io import read_json_object
 from protdidi.loaded import LoadedModel, load_model_dir
 
 # Shipped models by name (directories under protdidi/assets/).
@@ -62,12 +62,19 @@ def load_protein_model(spec: str | None, domain) -> LoadedModel:
     cfg_file = path / "config.json"
     if not cfg_file.exists():
         raise CheckpointError(f"{path}: config.json is missing")
-    try:
-        fmt = json.loads(cfg_file.read_text()).get("format")
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{cfg_file}: not valid JSON ({err.msg})") from None
-    if fmt is not None:
+    if read_json_object(cfg_file).get("format") is not None:
         return load_model_dir(path, domain)
     from protdidi.adapters.esm_weights import load_hf_esm
 
     return _wrap_esm(load_hf_esm(path), path.name)
+
+
+def length_histogram(raw, path) -> dict[int, int]:
+    """A checkpoint's training-length histogram (config.json `lengths`: length -> count), checked."""
+    try:
+        lengths = {int(k): int(v) for k, v in raw.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise CheckpointError(f"{path}/config.json: 'lengths' must map lengths to counts") from None
+    if any(k < 1 or v < 0 for k, v in lengths.items()) or (lengths and not sum(lengths.values())):
+        raise CheckpointError(f"{path}/config.json: 'lengths' needs lengths >= 1 and counts >= 0, not all zero")
+    return lengths

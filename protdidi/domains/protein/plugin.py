@@ -10,13 +10,12 @@ from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
 from protdidi.domains.protein.fasta import write_fasta
 from protdidi.domains.protein.generate import protein_plan, protein_records
-from protdidi.domains.protein.models import load_protein_model, weights_file
+from protdidi.domains.protein.models import length_histogram, load_protein_model, weights_file
 from protdidi.domains.protein.teacher import TeacherRunConfig, train_teacher
 
 
 class ProteinDomain(Domain):
     name = "protein"
-    run_prefix = "protdidi-cath"
     data_key = "data.fasta"
     teacher_config = TeacherRunConfig
     distill_config = ProteinDistillConfig
@@ -31,7 +30,7 @@ class ProteinDomain(Domain):
         return weights_file(spec)
 
     def checkpoint_vocab(self, path, cfg):
-        return protein_vocab(), {"lengths": {int(k): int(v) for k, v in cfg.get("lengths", {}).items()}}
+        return protein_vocab(), {"lengths": length_histogram(cfg.get("lengths", {}), path)}
 
     def plan(self, model, n, length, generator, condition):
         return protein_plan(model, n, length, generator, condition)

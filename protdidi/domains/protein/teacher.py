@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protdidi.adapters.architectures import MAX_SIZE
 from protdidi.adapters.esm_denoiser import EsmDenoiser
-from protdidi.config import to_dict
+from protdidi.config import check_fraction_split, require, to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.errors import UserError
 from protdidi.loaded import save_model_dir
 from protdidi.models.esm2 import Esm2, Esm2Config
+from protdidi.models.rotary import check_heads
 from protdidi.runs import Run, fit_teacher
 from protdidi.schedule import ScheduleConfig, make_schedule
 from protdidi.tasks.mdlm import OptimConfig
@@ -26,6 +28,12 @@ class ModelConfig:
     dropout: float = 0.1
     init: str | None = None  # optional ESM-2/DPLM weights (fair-esm .pt or HF dir) to start from
 
+    def __post_init__(self) -> None:
+        require(min(self.num_layers, self.embed_dim, self.attention_heads) >= 1,
+                "num_layers, embed_dim and attention_heads must be >= 1")
+        require(0 <= self.dropout < 1, "dropout must be in [0, 1)")
+        check_heads(self.embed_dim, self.attention_heads)
+
 
 @dataclass
 class DataConfig:
@@ -34,10 +42,14 @@ class DataConfig:
     test_frac: float = 0.05
     max_length: int = 512
 
+    def __post_init__(self) -> None:
+        check_fraction_split(self.valid_frac, self.test_frac)
+        require(3 <= self.max_length <= MAX_SIZE, f"max_length must be in 3..{MAX_SIZE} (2 special tokens + residues)")
+
 
 @dataclass
 class TeacherRunConfig:
-    name: str = "protdidi-cath-teacher"
+    name: str | None = None  # the model's name in its checkpoint and outputs; default: the run directory's
     device: str = "auto"
     model: ModelConfig = field(default_factory=ModelConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -66,6 +78,7 @@ def train_teacher(domain, cfg: TeacherRunConfig, run_dir: Path, resume: bool = F
 
     `stop_at` ends this invocation after that step (checkpointed, resumable) without changing the run's
     schedule, e.g. to split a long run across sessions; the report is written only when the run is done."""
+    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
     if not splits["train"] or not splits["valid"]:

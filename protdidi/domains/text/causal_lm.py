@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.batching import BatchStream, fixed_batches
-from protdidi.config import to_dict
+from protdidi.config import require, to_dict
 from protdidi.domains.text.teacher import TextDataConfig, load_windows
-from protdidi.io import write_dir_atomic
 from protdidi.runs import Run
 from protdidi.tasks.base import EmaTrainingTask
 from protdidi.tasks.mdlm import OptimConfig
@@ -29,6 +29,11 @@ class CausalModelConfig:
     n_embd: int = 128
     n_head: int = 4
     dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        require(min(self.n_layer, self.n_embd, self.n_head) >= 1, "n_layer, n_embd and n_head must be >= 1")
+        require(self.n_embd % self.n_head == 0, f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
+        require(0 <= self.dropout < 1, "dropout must be in [0, 1)")
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from protdidi.config import check_fraction_split, require
 from protdidi.domains.text.data import read_documents, split_windows, token_stream
 from protdidi.domains.text.models import teacher_reference, tokenizer_writer
 from protdidi.domains.text.teacher import DEFAULT_CORPUS
@@ -21,6 +22,10 @@ class TextDistillData:
     length: int = 128  # window length with BOS/EOS; at most the teacher's (OWT: 1024)
     valid_frac: float = 0.05
     test_frac: float = 0.05
+
+    def __post_init__(self) -> None:
+        check_fraction_split(self.valid_frac, self.test_frac)
+        require(self.length >= 3, "length must be >= 3 (BOS, EOS and text)")
 
 
 @dataclass

@@ -6,9 +6,9 @@ import json
 import statistics
 from pathlib import Path
 
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.domains.text.generate import read_samples
 from protdidi.domains.text.genppl import DEFAULT_EVALUATOR, CausalLm, gen_ppl, load_causal_lm, unigram_entropy
-from protdidi.io import write_dir_atomic
 
 
 def score_texts(records: list[dict], lm: CausalLm, batch_size: int = 8, device: str = "cpu",

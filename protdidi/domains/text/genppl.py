@@ -8,7 +8,6 @@ token entropy (nats), averaged over samples.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from protdidi.errors import UserError
+from protdidi.io import read_json_object
 from protdidi.stats import bootstrap_ci
 
 DEFAULT_EVALUATOR = "gpt2-large"
@@ -53,7 +53,7 @@ def load_causal_lm(spec: str, device: str = "cpu") -> CausalLm:
     name = spec
     meta = Path(spec) / "protdidi_evaluator.json"
     if meta.is_file():  # our offline evaluator names itself (it is not GPT-2 Large)
-        name = json.loads(meta.read_text()).get("name", spec)
+        name = str(read_json_object(meta).get("name", spec))
     return CausalLm(model.to(device).eval(), tok, name, min(int(context), 1024))
 
 

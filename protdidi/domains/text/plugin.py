@@ -15,7 +15,6 @@ from protdidi.errors import UserError
 
 class TextDomain(Domain):
     name = "text"
-    run_prefix = "protdidi-text"
     data_key = "data.path"
     teacher_config = TextTeacherRunConfig
     distill_config = TextDistillConfig

@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from protdidi.adapters.architectures import MAX_SIZE
 from protdidi.adapters.dit_denoiser import DitDenoiser
-from protdidi.config import to_dict
+from protdidi.config import check_fraction_split, require, to_dict
 from protdidi.domains.text.data import read_documents, split_windows, token_stream
 from protdidi.domains.text.models import TOKENIZER_DIR, tokenizer_writer
 from protdidi.domains.text.tokenizer import load_tokenizer, text_vocab
 from protdidi.errors import UserError
 from protdidi.loaded import save_model_dir
 from protdidi.models.dit import DitConfig
+from protdidi.models.rotary import check_heads
 from protdidi.runs import Run, fit_teacher
 from protdidi.schedule import ScheduleConfig, make_schedule
 from protdidi.tasks.mdlm import OptimConfig
@@ -29,6 +31,12 @@ class DitModelConfig:
     dropout: float = 0.1
     time_conditioning: bool = False  # as MDLM-OWT
 
+    def __post_init__(self) -> None:
+        require(min(self.hidden_size, self.n_heads, self.n_blocks, self.cond_dim) >= 1,
+                "hidden_size, n_heads, n_blocks and cond_dim must be >= 1")
+        require(0 <= self.dropout < 1, "dropout must be in [0, 1)")
+        check_heads(self.hidden_size, self.n_heads)
+
 
 @dataclass
 class TextDataConfig:
@@ -38,10 +46,14 @@ class TextDataConfig:
     valid_frac: float = 0.05
     test_frac: float = 0.05
 
+    def __post_init__(self) -> None:
+        check_fraction_split(self.valid_frac, self.test_frac)
+        require(3 <= self.length <= MAX_SIZE, f"length must be in 3..{MAX_SIZE} (BOS, EOS and text)")
+
 
 @dataclass
 class TextTeacherRunConfig:
-    name: str = "protdidi-text-teacher"
+    name: str | None = None  # the model's name in its checkpoint and outputs; default: the run directory's
     device: str = "auto"
     model: DitModelConfig = field(default_factory=DitModelConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -62,6 +74,7 @@ def load_windows(data: TextDataConfig):
 
 def train_text_teacher(domain, cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = False,
                        stop_at: int | None = None) -> dict:
+    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     tokenizer, sets = load_windows(cfg.data)
     vocab = text_vocab(tokenizer)

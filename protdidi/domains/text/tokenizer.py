@@ -10,9 +10,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.domains.text.hub import from_hub
 from protdidi.errors import UserError
-from protdidi.io import write_dir_atomic
 from protdidi.vocab import Vocab
 
 MASK_TOKEN = "[MASK]"
