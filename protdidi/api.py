@@ -66,8 +66,8 @@ def load_model(spec: str | None = None, domain: str = "protein", tokenizer: str 
 def evaluate(samples: str, output: str, domain: str = "protein", *, progress: bool = False, cache: bool = True,
              **options) -> dict:
     """`protdidi evaluate SAMPLES -o OUTPUT`: writes the same report directory and returns its report.json as a
-    dict. `options` are the CLI's (reference, train, judge, pppl_n, seed, novelty, esmfold; evaluator, batch_size,
-    device for text); warnings the CLI prints go to Python's `warnings`."""
+    dict. `options` are the CLI's (reference, train, judge, pppl_n, seed, novelty, homology_db, esmfold;
+    evaluator, batch_size, device for text); warnings the CLI prints go to Python's `warnings`."""
     import warnings
 
     report, _, notes = DOMAINS.get(domain).evaluate_file(samples, output, progress=progress,

@@ -136,6 +136,8 @@ def matrix() -> dict[str, list[Case]]:
           for name, (f, msg) in FASTA_CASES.items()),
         *(Case(f"{name} (--train)", (*ev, "{good.fasta}", "--train", f"{{{f}}}", "-o", "{report}"), msg)
           for name, (f, msg) in FASTA_CASES.items()),
+        *(Case(f"{name} (--homology-db)", (*ev, "{good.fasta}", "--homology-db", f"{{{f}}}", "-o", "{report}"), msg)
+          for name, (f, msg) in FASTA_CASES.items()),
         Case("truncated checkpoint", (*ev, "{good.fasta}", "--judge", "{judge-truncated.pt}", "-o", "{report}"),
              "judge-truncated.pt"),
         Case("empty checkpoint", (*ev, "{good.fasta}", "--judge", "{empty.pt}", "-o", "{report}"), "empty.pt"),
@@ -317,7 +319,7 @@ def test_readme_lists_exactly_the_matrix():
     block = (ROOT / "README.md").read_text().split("<!-- bad-input-matrix -->")[1].split("<!-- /bad-input-matrix")[0]
     block = " ".join(block.split())
     listed = set(re.findall(r"\*\*([^*]+)\*\*", block))
-    cases = {re.sub(r" \(--\w+\)$", "", case.name) for cases in MATRIX.values() for case in cases}
+    cases = {re.sub(r" \(--[\w-]+\)$", "", case.name) for cases in MATRIX.values() for case in cases}
     assert listed == cases
     assert all(f"`{command}`" in block for command in MATRIX)
 

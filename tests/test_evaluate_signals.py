@@ -18,6 +18,7 @@ from protdidi.domains.protein import fasta as F
 from protdidi.domains.protein.data import CATH_FASTA, split_records
 from protdidi.domains.protein.disorder import DisorderScores, predict_disorder, readable
 from protdidi.domains.protein.fasta import FastaError, read_fasta
+from protdidi.domains.protein.homology import HOMOLOGY_COLUMNS
 from protdidi.domains.protein.novelty import mmseqs_search, python_search
 from protdidi.domains.protein.reference_cache import SHIPPED, ReferenceCache, reference_key
 from protdidi.domains.protein.rows import NOVELTY_COLUMNS
@@ -101,7 +102,9 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
         return json.loads((out / "report.json").read_text())
 
     first = report(evaluate_cli(*common, "-o", str(tmp_path / "r1"), env=env), tmp_path / "r1")
-    assert first["reference_rows"]["source"] == "computed"
+    assert first["reference_rows"]["source"] == first["reference_rows"]["homology_source"] == "computed"
+    assert all(set(HOMOLOGY_COLUMNS) <= set(r) for r in first["rows"])  # samples and every reference row
+    assert "phmmer" in first["homology"] and "homology hit rate" in (tmp_path / "r1" / "report.md").read_text()
     assert first["metapredict"]["skipped_samples"] == ["s2"] and first["rows"][0]["metapredict_n"] == 1
     proc = evaluate_cli(*common, "-o", str(tmp_path / "r2"), env=env)
     second = report(proc, tmp_path / "r2")
@@ -109,6 +112,7 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     assert second["rows"][1:] == first["rows"][1:]
     assert proc.stderr.count("protdidi: warning: metapredict skipped 1 of 2 samples") == 1
     assert second["reference_rows"]["novelty_source"].startswith("user cache")
+    assert second["reference_rows"]["homology_source"].startswith("user cache")
     entry = cache / "reference-rows" / f"{first['reference_rows']['key']}.json"
     entry.write_text(entry.read_text()[:100])
     proc = evaluate_cli(*common, "-o", str(tmp_path / "r3"), env=env)
@@ -121,9 +125,10 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     moved = [*common[:4], str(other), *common[5:]]
     fourth = report(evaluate_cli(*moved, "-o", str(tmp_path / "r6"), env=env), tmp_path / "r6")
     assert fourth["reference_rows"]["source"].startswith("user cache")
-    assert fourth["reference_rows"]["novelty_source"] == "computed"
-    assert [{k: v for k, v in r.items() if k not in NOVELTY_COLUMNS} for r in fourth["rows"][1:]] == \
-        [{k: v for k, v in r.items() if k not in NOVELTY_COLUMNS} for r in first["rows"][1:]]
+    assert fourth["reference_rows"]["novelty_source"] == fourth["reference_rows"]["homology_source"] == "computed"
+    apart = {*NOVELTY_COLUMNS, *HOMOLOGY_COLUMNS}  # the homology database defaults to the training set
+    assert [{k: v for k, v in r.items() if k not in apart} for r in fourth["rows"][1:]] == \
+        [{k: v for k, v in r.items() if k not in apart} for r in first["rows"][1:]]
     assert [r["max_identity_to_train_mean"] for r in fourth["rows"]] != \
         [r["max_identity_to_train_mean"] for r in first["rows"]]
     blocker = tmp_path / "a-file"
@@ -134,14 +139,14 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
     proc = evaluate_cli(*common, "--no-cache", "-o", str(tmp_path / "r5"),
                         env={"PROTDIDI_CACHE_DIR": str(tmp_path / "c2")})
     fifth = report(proc, tmp_path / "r5")["reference_rows"]
-    assert fifth["source"] == fifth["novelty_source"] == "computed (--no-cache)"
+    assert fifth["source"] == fifth["novelty_source"] == fifth["homology_source"] == "computed (--no-cache)"
     assert not (tmp_path / "c2").exists()
 
 
 def test_the_shipped_reference_rows_are_found_for_the_defaults(cath_test):
     """The two entries shipped in the package answer the default call (project judge, CATH test/train splits,
     default settings): their keys are the ones `evaluate` computes now, and they pass their checksums."""
-    from protdidi.domains.protein.evaluate import default_settings, novelty_settings
+    from protdidi.domains.protein.evaluate import default_settings, homology_settings, novelty_settings
     from protdidi.domains.protein.judges import load_judge
 
     split = split_records(read_fasta(CATH_FASTA))
@@ -150,9 +155,11 @@ def test_the_shipped_reference_rows_are_found_for_the_defaults(cath_test):
     novelty_key = reference_key(None, test, train, novelty_settings(seed=0, novelty="python"))
     warnings = []
     store = ReferenceCache(True, warnings.append, root=Path("/nonexistent"))
-    found, novelty = store.load(key), store.load(novelty_key)
-    assert found is not None and novelty is not None and not warnings, sorted(p.name for p in SHIPPED.glob("*.json"))
-    assert "shipped" in found[1] and "shipped" in novelty[1]
+    homology_key = reference_key(None, test, train, homology_settings(seed=0))
+    found, novelty, homology = store.load(key), store.load(novelty_key), store.load(homology_key)
+    assert None not in (found, novelty, homology) and not warnings, sorted(p.name for p in SHIPPED.glob("*.json"))
+    assert "shipped" in found[1] and "shipped" in novelty[1] and "shipped" in homology[1]
+    assert list(homology[0]["rows"]) == list(novelty[0]["rows"])
     assert [r["set"] for r in found[0]["rows"]] == list(novelty[0]["rows"]) and \
         found[0]["rows"][0]["set"] == "natural reference"
 

@@ -22,6 +22,7 @@ from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.domains.protein.data import default_cath_splits
 from protdidi.domains.protein.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
 from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.homology import FIXED_Z, HIT_EVALUE, NEAR_COPY_COVERAGE, NEAR_COPY_IDENTITY
 from protdidi.domains.protein.judges import load_judge
 from protdidi.domains.protein.novelty import novelty_search
 from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
@@ -32,6 +33,7 @@ from protdidi.domains.protein.rows import (
     JUDGE_WINDOW,
     NATURAL,
     Reference,
+    homology_row,
     novelty_columns,
     row_metrics,
     scored_row,
@@ -74,6 +76,19 @@ def reference_novelty(sets: dict[str, list[str]], train: list[str], novelty, pro
     return {"rows": {name: novelty_columns(name, seqs, train, progress, novelty) for name, seqs in sets.items()}}
 
 
+def reference_homology(sets: dict[str, list[str]], database: list[str], seed: int, progress: bool) -> dict:
+    """The reference rows' homology columns by row name (cached apart, under `homology_settings`)."""
+    return {"rows": {name: homology_row(name, seqs, database, seed, progress) for name, seqs in sets.items()}}
+
+
+def homology_settings(seed: int) -> dict:
+    """What the reference rows' homology columns depend on besides the reference and database sequences."""
+    import pyhmmer
+
+    return {"row_version": ROW_VERSION, "seed": seed, "controls": list(CONTROLS), "pyhmmer": pyhmmer.__version__,
+            "z": FIXED_Z, "hit_evalue": HIT_EVALUE, "near_copy": [NEAR_COPY_IDENTITY, NEAR_COPY_COVERAGE]}
+
+
 def default_settings(pppl_n: int, seed: int) -> dict:
     """Everything besides the judge and the reference sequences that the reference rows (novelty aside) depend
     on (part of their cache key). The training set and the novelty search are not among them: changing either
@@ -89,10 +104,13 @@ def novelty_settings(seed: int, novelty: str) -> dict:
 
 def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, train: str | None = None,
              judge: str | None = None, pppl_n: int = 100, seed: int = 0, progress: bool = True,
-             esmfold: str | None = None, novelty: str = "python", cache: bool = True) -> dict:
+             esmfold: str | None = None, novelty: str = "python", cache: bool = True,
+             homology_db: str | None = None) -> dict:
     """Write `out_dir` (report.json, report.md, plots) and return the report; `report["warnings"]` holds one line
-    per thing the caller should be told (cache problems, sequences metapredict could not read)."""
+    per thing the caller should be told (cache problems, sequences metapredict could not read). `homology_db`:
+    the FASTA that homology is searched in (default: the training set)."""
     records = read_fasta(samples_path)
+    database = [r.seq for r in read_fasta(homology_db)] if homology_db else None
     search = novelty_search(novelty)
     judge_model = load_judge(judge)
     skipped = plddt_skip_reason(esmfold)
@@ -108,9 +126,14 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
                                                               progress))
     novelty_key = reference_key(None, ref, trn, novelty_settings(seed, novelty))
     found, novelty_source = store.fetch(novelty_key, lambda: reference_novelty(sets(), trn, search.run, progress))
+    database = trn if database is None else database
+    homology_key = reference_key(None, ref, database, homology_settings(seed))
+    homologs, homology_source = store.fetch(homology_key, lambda: reference_homology(sets(), database, seed,
+                                                                                     progress))
     samples = [r.seq for r in records]
     row, detail = row_metrics("samples", samples, reference_set, trn, judge_model, pppl_n, seed, progress, search.run)
-    rows = [row, *({**r, **found["rows"][r["set"]]} for r in payload["rows"])]
+    row.update(homology_row("samples", samples, database, seed, progress))
+    rows = [row, *({**r, **found["rows"][r["set"]], **homologs["rows"][r["set"]]} for r in payload["rows"])]
     details = {"samples": detail, **payload["details"]}
     for r in rows:
         if r["set"] != NATURAL:
@@ -133,12 +156,14 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
             bar.close()
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
               "novelty_search": search.description,
+              "homology": homology_description(homology_db, len(database)),
               "metapredict": {"version": settings["metapredict"],
                               "disorder": f"{DISORDER_VERSION}, residue disordered at score >= {DISORDER_CUTOFF}",
                               "predicted_plddt": "metapredict's predictor of AlphaFold2 pLDDT (not ESMFold)",
                               "skipped_samples": unread},
               "reference_rows": {"key": key, "source": source, "novelty_key": novelty_key,
-                                 "novelty_source": novelty_source},
+                                 "novelty_source": novelty_source, "homology_key": homology_key,
+                                 "homology_source": homology_source},
               "esmfold": {"skipped": skipped} if folder is None else {"model": Path(esmfold).name, "n": pppl_n},
               "warnings": warnings, "rows": rows}
 
@@ -151,6 +176,15 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     return report
 
 
+def homology_description(homology_db: str | None, size: int) -> str:
+    import pyhmmer
+
+    where = homology_db or "the training set"
+    return (f"phmmer (pyhmmer {pyhmmer.__version__}) against {where} ({size:,} sequences), E-values at a fixed "
+            f"database size of {FIXED_Z:,}; homolog: best hit E < {HIT_EVALUE:g}; near copy: best hit >= "
+            f"{NEAR_COPY_IDENTITY:.0%} identity over >= {NEAR_COPY_COVERAGE:.0%} of the sequence")
+
+
 def some(ids: list[str], shown: int = 10) -> str:
     """The first `shown` ids, comma-separated, with " ..." when there are more."""
     return ", ".join(ids[:shown]) + (" ..." if len(ids) > shown else "")
@@ -159,8 +193,9 @@ def some(ids: list[str], shown: int = 10) -> str:
 def notes(report: dict) -> list[str]:
     info = report["esmfold"]
     cached = report["reference_rows"]
-    lines = [f"Reference rows: {cached['source']}; their novelty columns: {cached['novelty_source']}. "
-             f"Novelty search: {report['novelty_search']}."]
+    lines = [f"Reference rows: {cached['source']}; their novelty columns: {cached['novelty_source']}; their "
+             f"homology columns: {cached['homology_source']}. Novelty search: {report['novelty_search']}. "
+             f"Homology: {report['homology']}."]
     lines.append(f"ESMFold pLDDT skipped: {info['skipped']}." if "skipped" in info else
                  f"ESMFold pLDDT ({info['model']}) on up to {info['n']} sequences per set.")
     return lines

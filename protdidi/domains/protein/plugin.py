@@ -21,7 +21,8 @@ class ProteinDomain(Domain):
     distill_config = ProteinDistillConfig
     options: ClassVar[dict[str, frozenset[str]]] = {
         "generate": frozenset({"template", "redesign", "motif"}),
-        "evaluate": frozenset({"reference", "train", "judge", "esmfold", "novelty", "no_cache"})}
+        "evaluate": frozenset({"reference", "train", "judge", "esmfold", "novelty", "no_cache",
+                                            "homology_db"})}
 
     def load_model(self, spec, tokenizer=None):
         return load_protein_model(spec, self)
@@ -60,7 +61,7 @@ class ProteinDomain(Domain):
         report = evaluate(samples, Path(out_dir), options.get("reference"), options.get("train"),
                           options.get("judge"), options["pppl_n"], options["seed"], progress=progress,
                           esmfold=options.get("esmfold"), novelty=options.get("novelty") or "python",
-                          cache=not options.get("no_cache"))
+                          cache=not options.get("no_cache"), homology_db=options.get("homology_db"))
         warnings = [f"protdidi: warning: {line}" for line in report["warnings"]]
         if options.get("esmfold") and "skipped" in report["esmfold"]:
             warnings.append(f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}")

@@ -48,6 +48,18 @@ def signals_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def homology_table(rows: list[dict]) -> list[str]:
+    """Does each set look like known proteins (phmmer's best hit per sequence)?"""
+    head = ["set", "n", "homology hit rate, E < 1e-3 (95% CI)", "near copies", "median best-hit identity"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        if "homology_hit_rate" in r:
+            rate = with_ci(r["homology_hit_rate"], r["homology_hit_rate_ci95"], "{:.3f}")
+            lines.append(f"| {r['set']} | {r['n']} | {rate} | {r['near_copy_rate']:.3f} | "
+                         f"{r['median_best_hit_identity']:.3f} |")
+    return lines
+
+
 def markdown(rows: list[dict], judge_name: str, notes: list[str]) -> str:
     """Two tables: the signals (judge and metapredict, with intervals) and every other metric."""
     columns = COLUMNS + ([("esmfold_plddt", "{:.1f}")] if "esmfold_plddt" in rows[0] else [])
@@ -56,6 +68,7 @@ def markdown(rows: list[dict], judge_name: str, notes: list[str]) -> str:
              "Independent signal: metapredict V3 disorder (cut-off 0.5) and metapredict's predicted AlphaFold2 "
              "pLDDT (not ESMFold). Intervals: 95% bootstrap; vs natural: ratio (judge) or difference (metapredict) "
              "to the natural reference.", *(f"{note}" for note in notes), "", *signals_table(rows), "",
+             *homology_table(rows), "",
              "| set | n | " + " | ".join(c for c, _ in columns) + " |", "|" + "---|" * (len(columns) + 2)]
     for r in rows:
         lines.append(f"| {r['set']} | {r['n']} | " + " | ".join(f.format(r[c]) for c, f in columns) + " |")

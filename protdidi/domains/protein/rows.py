@@ -20,6 +20,7 @@ from tqdm import tqdm
 from protdidi.domains.protein import metrics as M
 from protdidi.domains.protein.alphabet import STANDARD_RESIDUES, encode_protein, protein_vocab
 from protdidi.domains.protein.disorder import DisorderScores, predict_disorder
+from protdidi.domains.protein.homology import best_hits, homology_columns
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.stats import bootstrap_ratio_ci
 
@@ -112,6 +113,14 @@ def novelty_columns(name: str, seqs: list[str], train: list[str], progress: bool
     bar.close()
     return dict(zip(NOVELTY_COLUMNS, (float(np.mean(identities)), float(np.mean([v < 0.5 for v in identities])),
                                       float(np.mean([v >= 0.95 for v in identities]))), strict=True))
+
+
+def homology_row(name: str, seqs: list[str], database: list[str], seed: int, progress: bool) -> dict:
+    """A set's homology columns (`homology.homology_columns`): phmmer of every sequence against `database`."""
+    bar = _bar(len(seqs), f"homology ({name})", progress)
+    hits = best_hits(seqs, database, progress=bar.update)
+    bar.close()
+    return homology_columns(hits, seed)
 
 
 def scored_row(name: str, seqs: list[str], reference: Reference, judge, pppl_n: int, seed: int, progress: bool
