@@ -21,6 +21,7 @@ from tqdm import tqdm
 from protdidi.config import check_seed
 from protdidi.errors import UserError
 from protdidi.loaded import LoadedModel, build_sampler
+from protdidi.malloc import return_freed_memory
 
 
 @dataclass
@@ -112,6 +113,8 @@ def generate_rows(model: LoadedModel, lengths: list[int], nfe: int, generator: t
                 extra[key] = extra.get(key, 0) + value * len(chunk)
             for i, row in zip(chunk, gen.tokens.cpu(), strict=True):
                 rows[i] = row[: lengths[i]]
+            del gen
+            return_freed_memory()  # flat memory over any --n: what this batch freed goes back to the system
             bar.update(len(chunk))
     finally:
         if own:

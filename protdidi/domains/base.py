@@ -30,7 +30,6 @@ from protdidi.generation import (
 )
 from protdidi.io import check_output_location
 from protdidi.loaded import LoadedModel, build_sampler
-from protdidi.malloc import return_freed_memory
 from protdidi.vocab import Vocab
 
 
@@ -176,7 +175,6 @@ class Domain:
         them, then every sampling step: the same seed and batch size give the same records, and `shard` "I/N"
         makes the I-th of N contiguous blocks of chunks, numbered as in the whole job."""
         check_counts(n, nfe, batch_size, seed)
-        return_freed_memory()  # flat memory over any --n: freed batches go back to the system
         chunks = shard_chunks(n, parse_shard(shard))
         engine = build_sampler(model, sampler)  # one for all chunks; a sampler this model cannot run fails here
         provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
