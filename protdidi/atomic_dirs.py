@@ -110,8 +110,8 @@ def swap_pending(path: str | Path) -> bool:
 
 
 class DirLock:
-    """An exclusive lock on a directory (a POSIX record lock on its `.lock` file), held until `release` or the
-    process ends: one process writes a run directory at a time. Taking a lock another process holds is a
+    """An exclusive lock on a directory (a POSIX record lock on its `.lock` file), held until the process ends: one
+    process writes a run directory at a time. Taking a lock another process holds is a
     `UserError`, at once. (POSIX locks belong to the process, so one process may lock a directory again, as the
     Python API does when it resumes a run it has just stopped.)"""
 
@@ -128,8 +128,3 @@ class DirLock:
                             "writing this run directory; wait for it or choose another") from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, str(os.getpid()).encode(), 0)
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the descriptor drops the lock
-            self.fd = None
