@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shlex
 import sys
@@ -72,6 +73,12 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
 def command_line() -> str:
     """The command that reproduces this run, as README and results quote it."""
     return shlex.join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])  # '' stays visible
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child process that must run the working tree's protdidi (e.g. `python -m protdidi`)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **extra}
 
 
 def machine(device: str | None = None) -> str:

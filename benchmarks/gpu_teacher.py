@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 import yaml
-from bench import RESULTS, ROOT, add_replot, command_line, log_records, run_or_load, save_markdown, table
+from bench import RESULTS, ROOT, add_replot, child_env, command_line, log_records, run_or_load, save_markdown, table
 from parts import joined_parts, pack_parts
 
 from protdidi.atomic_dirs import write_dir_atomic
@@ -73,7 +73,7 @@ def train_teacher(args, run_dir: Path, sets: list[str], log, flags: tuple[str, .
            *flags]
     for item in [*args.set, *sets]:
         cmd += ["--set", item]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = child_env()
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     try:

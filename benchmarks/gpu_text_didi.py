@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import ROOT, command_line, log_records, machine, save_json
+from bench import ROOT, child_env, command_line, log_records, machine, save_json
 from parts import pack_parts
 
 CONFIGS = ROOT / "configs"
@@ -71,8 +71,7 @@ def protdidi(args: list[str], log_path: Path) -> subprocess.Popen:
 def child(cmd: list[str], log_path: Path) -> subprocess.Popen:
     """`cmd` in a process session of its own, output appended to `log_path`; on a GPU machine each child gets two
     CPU threads, so that many children do not oversubscribe its cores."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "PYTHONUNBUFFERED": "1"}
+    env = child_env(PYTHONUNBUFFERED="1")
     if os.cpu_count() and os.cpu_count() >= 8:
         env["OMP_NUM_THREADS"] = "2"
     with open(log_path, "a") as log:

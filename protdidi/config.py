@@ -62,10 +62,11 @@ def _coerce(tp, value, where: str):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         args = typing.get_args(tp)
-        if origin is tuple and Ellipsis not in args and len(value) != len(args):
+        fixed = origin is tuple and Ellipsis not in args  # tuple[float, float]: one type per position
+        if fixed and len(value) != len(args):
             raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return origin(_coerce(args[min(i, len(args) - 1)] if origin is tuple and Ellipsis not in args else args[0],
-                              v, f"{where}[{i}]") for i, v in enumerate(value))
+        types_ = args if fixed else args[:1] * len(value)
+        return origin(_coerce(t, v, f"{where}[{i}]") for i, (t, v) in enumerate(zip(types_, value, strict=True)))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, str):

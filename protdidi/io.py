@@ -79,9 +79,7 @@ def check_output_location(path: str | Path, directory: bool = True, inputs: tupl
     too_long = [p.name for p in (path, *path.parents) if len(os.fsencode(p.name)) > _name_max(existing)]
     if too_long:
         raise UserError(f"{path}: the name {too_long[0][:40]}... is longer than the file system allows")
-    kind = special_kind(path)
-    if kind is not None and kind not in STREAMED:
-        raise UserError(f"{path}: is a {kind}; protdidi writes regular files, FIFOs and character devices only")
+    kind = writable_kind(path)
     if kind is not None and directory:
         raise UserError(f"{path}: exists and is a {kind}, not a directory")
     if path.exists() and path.is_dir() != directory:
@@ -141,22 +139,27 @@ def special_kind(path: Path) -> str | None:
 STREAMED = ("FIFO", "character device")  # written into as they are; never replaced
 
 
+def writable_kind(path: Path) -> str | None:
+    """`special_kind(path)`, refusing the kinds protdidi never writes (sockets, block devices)."""
+    kind = special_kind(path)
+    if kind is not None and kind not in STREAMED:
+        raise UserError(f"{path}: is a {kind}; protdidi writes regular files, FIFOs and character devices only")
+    return kind
+
+
 def write_file_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     """Call `write(tmp_path)` on a temporary file beside `path`, fsync it, then rename it over `path`. A failure
     (or an interrupt) leaves no file and no partial file behind. What is not a regular file is never replaced: a
     FIFO or character device (`/dev/null`, `/dev/stdout`) is written into directly, a symbolic link's target is
     replaced (the link stays), and a socket or block device is refused."""
     path = Path(path)
-    kind = special_kind(path)
-    if kind in STREAMED:
+    if writable_kind(path) is not None:  # a FIFO or character device: written into as it is
         try:
             write(path)
         except OSError as err:
             raise_if_full(err, path)
             raise
         return
-    if kind is not None:
-        raise UserError(f"{path}: is a {kind}; protdidi writes regular files, FIFOs and character devices only")
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     if not path.absolute().parent.is_dir():

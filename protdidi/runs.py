@@ -36,6 +36,8 @@ class Run:
     def __init__(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None, seed: int = 0,
                  extendable: tuple[str, str] = ("train", "steps"), distributed: bool = False):
         self.cfg, self.dir, self.resume, self.stop_at = cfg, Path(run_dir), resume, stop_at
+        if getattr(cfg, "name", "") is None:  # a model left unnamed is named for its run directory
+            cfg.name = self.dir.absolute().name
         check_run_dir(self.dir, cfg, resume, extendable)
         device = dist.pick_device(cfg.device)
         if distributed:

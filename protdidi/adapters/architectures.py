@@ -7,10 +7,10 @@ and `from_config(cfg, vocab, schedule)`)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 from protdidi.adapters.dit_denoiser import DitDenoiser
 from protdidi.adapters.esm_denoiser import EsmDenoiser
+from protdidi.config import from_dict
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.errors import CheckpointError
 from protdidi.schedule import LogLinearSchedule
@@ -30,28 +30,24 @@ def build_denoiser(arch: dict, vocab: Vocab, schedule: LogLinearSchedule, source
     if cls is None:
         raise CheckpointError(f"{source}: unknown architecture in config.json")
     try:
-        cfg = cls.config_class(**arch)
-        check_fields(cfg)
+        cfg = from_dict(cls.config_class, arch, "arch")  # strict keys and types, finite numbers
+        check_sizes(cfg)
         return cls.from_config(cfg, vocab, schedule)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError) as err:  # ConfigError is a ValueError
         raise CheckpointError(f"{source}: bad architecture in config.json ({err})") from None
 
 
 MAX_SIZE = 1 << 20  # no width, depth or length of a model this toolkit reads comes near it
 
 
-def check_fields(cfg) -> None:
-    """Every field of an architecture config has its default's type, integers lie in 0..MAX_SIZE and numbers are
-    finite and >= 0: a damaged or hostile config.json is refused before any tensor is allocated."""
+def check_sizes(cfg) -> None:
+    """Past `from_dict`'s type checks: integers of an architecture config lie in 0..MAX_SIZE and numbers are >= 0,
+    so a damaged or hostile config.json is refused before any tensor is allocated."""
     for f in dataclasses.fields(cfg):
-        value, default = getattr(cfg, f.name), f.default
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise TypeError(f"{f.name} must be true or false (got {value!r})")
-        elif isinstance(default, int):
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SIZE:
-                raise ValueError(f"{f.name} must be an integer in 0..{MAX_SIZE} (got {value!r})")
-        elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or value < 0:
-                raise ValueError(f"{f.name} must be a finite number >= 0 (got {value!r})")
+        value = getattr(cfg, f.name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and not 0 <= value <= MAX_SIZE:
+            raise ValueError(f"{f.name} must be an integer in 0..{MAX_SIZE} (got {value!r})")
+        if isinstance(value, float) and value < 0:
+            raise ValueError(f"{f.name} must be a finite number >= 0 (got {value!r})")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.batching import BatchStream
+from protdidi.config import require
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import is_distributed, rank
 from protdidi.schedule import LogLinearSchedule
@@ -31,11 +32,9 @@ class DistillLoopConfig:
     def __post_init__(self) -> None:
         sizes = (self.steps, self.batch_size, self.eval_every, self.save_every, self.log_every, self.eval_samples,
                  self.eval_nfe)
-        if min(sizes) < 1:
-            raise ValueError("steps, batch_size, eval_every, save_every, log_every, eval_samples and eval_nfe "
-                             "must be >= 1")
-        if any(m < 0 for m in self.snapshot_minutes):
-            raise ValueError("snapshot_minutes must be >= 0")
+        require(min(sizes) >= 1, "steps, batch_size, eval_every, save_every, log_every, eval_samples and eval_nfe "
+                "must be >= 1")
+        require(all(m >= 0 for m in self.snapshot_minutes), "snapshot_minutes must be >= 0")
 
 
 @dataclass(frozen=True)

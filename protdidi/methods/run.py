@@ -68,7 +68,6 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
     """Distil `cfg.teacher` with `cfg.method` on `domain`'s data (`domain.distill_setup`) into `run_dir`."""
     method = METHODS.get(cfg.method)
     section = getattr(cfg, method.name)
-    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.loop.seed, extendable=("loop", "steps"), distributed=True)
     setup = domain.distill_setup(cfg, run.device)
     if setup.teacher.kind != "teacher":

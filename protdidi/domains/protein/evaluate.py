@@ -19,10 +19,10 @@ import numpy as np
 from tqdm import tqdm
 
 from protdidi.atomic_dirs import write_dir_atomic
+from protdidi.domains.protein import homology
 from protdidi.domains.protein.data import default_cath_splits
 from protdidi.domains.protein.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.homology import FIXED_Z, HIT_EVALUE, NEAR_COPY_COVERAGE, NEAR_COPY_IDENTITY
 from protdidi.domains.protein.judges import load_judge
 from protdidi.domains.protein.novelty import novelty_search
 from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
@@ -83,10 +83,7 @@ def reference_homology(sets: dict[str, list[str]], database: list[str], seed: in
 
 def homology_settings(seed: int) -> dict:
     """What the reference rows' homology columns depend on besides the reference and database sequences."""
-    import pyhmmer
-
-    return {"row_version": ROW_VERSION, "seed": seed, "controls": list(CONTROLS), "pyhmmer": pyhmmer.__version__,
-            "z": FIXED_Z, "hit_evalue": HIT_EVALUE, "near_copy": [NEAR_COPY_IDENTITY, NEAR_COPY_COVERAGE]}
+    return {"row_version": ROW_VERSION, "seed": seed, "controls": list(CONTROLS), **homology.search_settings()}
 
 
 def default_settings(pppl_n: int, seed: int) -> dict:
@@ -156,7 +153,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
             bar.close()
     report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
               "novelty_search": search.description,
-              "homology": homology_description(homology_db, len(database)),
+              "homology": homology.describe(homology_db or "the training set", len(database)),
               "metapredict": {"version": settings["metapredict"],
                               "disorder": f"{DISORDER_VERSION}, residue disordered at score >= {DISORDER_CUTOFF}",
                               "predicted_plddt": "metapredict's predictor of AlphaFold2 pLDDT (not ESMFold)",
@@ -174,15 +171,6 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
 
     write_dir_atomic(out_dir, write, marker="report.json")
     return report
-
-
-def homology_description(homology_db: str | None, size: int) -> str:
-    import pyhmmer
-
-    where = homology_db or "the training set"
-    return (f"phmmer (pyhmmer {pyhmmer.__version__}) against {where} ({size:,} sequences), E-values at a fixed "
-            f"database size of {FIXED_Z:,}; homolog: best hit E < {HIT_EVALUE:g}; near copy: best hit >= "
-            f"{NEAR_COPY_IDENTITY:.0%} identity over >= {NEAR_COPY_COVERAGE:.0%} of the sequence")
 
 
 def some(ids: list[str], shown: int = 10) -> str:

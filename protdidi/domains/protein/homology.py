@@ -24,6 +24,23 @@ REPORT_EVALUE = 10.0  # hits kept by the search (the best one is what counts)
 HOMOLOGY_COLUMNS = ("homology_hit_rate", "homology_hit_rate_ci95", "near_copy_rate", "median_best_hit_identity")
 
 
+def search_settings() -> dict:
+    """What every homology column depends on besides the queries and the database (part of a cache key)."""
+    import pyhmmer
+
+    return {"pyhmmer": pyhmmer.__version__, "z": FIXED_Z, "hit_evalue": HIT_EVALUE,
+            "near_copy": [NEAR_COPY_IDENTITY, NEAR_COPY_COVERAGE]}
+
+
+def describe(database: str, size: int) -> str:
+    """The search in words, for a report: `database` names what was searched."""
+    import pyhmmer
+
+    return (f"phmmer (pyhmmer {pyhmmer.__version__}) against {database} ({size:,} sequences), E-values at a fixed "
+            f"database size of {FIXED_Z:,}; homolog: best hit E < {HIT_EVALUE:g}; near copy: best hit >= "
+            f"{NEAR_COPY_IDENTITY:.0%} identity over >= {NEAR_COPY_COVERAGE:.0%} of the sequence")
+
+
 def _block(seqs: list[str], prefix: str):
     from pyhmmer.easel import Alphabet, TextSequence, TextSequenceBlock
 

@@ -78,7 +78,6 @@ def train_teacher(domain, cfg: TeacherRunConfig, run_dir: Path, resume: bool = F
 
     `stop_at` ends this invocation after that step (checkpointed, resumable) without changing the run's
     schedule, e.g. to split a long run across sessions; the report is written only when the run is done."""
-    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
     if not splits["train"] or not splits["valid"]:

@@ -74,7 +74,6 @@ def load_windows(data: TextDataConfig):
 
 def train_text_teacher(domain, cfg: TextTeacherRunConfig, run_dir: Path, resume: bool = False,
                        stop_at: int | None = None) -> dict:
-    cfg.name = cfg.name or Path(run_dir).absolute().name
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
     tokenizer, sets = load_windows(cfg.data)
     vocab = text_vocab(tokenizer)
