@@ -174,6 +174,70 @@ def disorder_differences(details: dict, a: str, b: str, seed: int) -> dict:
     return first.differences(second, seed)
 
 
+def cath_splits(args) -> tuple[list[str], list[str], object]:
+    """The CATH training and test sequences (`args.fasta` or the shipped copy) and the test split's `Reference`."""
+    from protdidi.domains.protein.data import default_cath_fasta, split_records
+    from protdidi.domains.protein.fasta import read_fasta
+    from protdidi.domains.protein.rows import Reference
+
+    split = split_records(read_fasta(args.fasta or default_cath_fasta()))
+    test = [r.seq for r in split["test"]]
+    return [r.seq for r in split["train"]], test, Reference.of(test)
+
+
+def homology_of(seqs: list[str], train: list[str], seed: int) -> tuple[dict, list[bool]]:
+    """`evaluate`'s homology columns of a set (phmmer against the CATH training split) and its per-sequence hits."""
+    from protdidi.domains.protein.homology import best_hits, homology_columns, is_hit
+
+    hits = best_hits(seqs, train)
+    return homology_columns(hits, seed), [is_hit(h) for h in hits]
+
+
+def homology_difference(details: dict, a: str, b: str, seed: int) -> dict:
+    """Set `a`'s homology hit rate minus set `b`'s, with a 95% bootstrap interval (each set resampled)."""
+    from protdidi.stats import bootstrap_pooled_difference
+
+    flags = [torch.tensor(details[k]["homology_hits"], dtype=torch.float64) for k in (a, b)]
+    return bootstrap_pooled_difference(*((f, torch.ones_like(f)) for f in flags), seed=seed)
+
+
+def homology_cells(row: dict) -> list[str]:
+    """A row's homology hit rate (95% interval) and near-copy rate as Markdown cells ("–" where not measured)."""
+    from protdidi.domains.protein.report import with_ci
+
+    if "homology_hit_rate" not in row:
+        return ["–", "–"]
+    return [with_ci(row["homology_hit_rate"], row["homology_hit_rate_ci95"], "{:.3f}"), f"{row['near_copy_rate']:.3f}"]
+
+
+HOMOLOGY_HEADERS = ["homology hit rate ↑ (phmmer, E < 1e-3)", "near copies"]
+HOMOLOGY_NOTE = ("Homology: best phmmer hit against the CATH training split with E < 1e-3 at a fixed database size "
+                 "of 20,006 (95% bootstrap interval); near copy: best hit ≥ 90% identity over ≥ 80% of the sequence.")
+FINGERPRINT = ("n", "mean_length", "entropy_bits", "composition_kl", "dipeptide_js")  # functions of the sequences
+
+
+def add_columns(args, stem: str, sets: Callable, columns: Callable[[str, list[str]], dict], what: str) -> dict:
+    """Add columns to a saved result without re-scoring it: `sets(args)` regenerates each row's sequences as
+    (label, sequences) with the saved settings (buckets, per_bucket, seed), each set is checked to be the saved one
+    (its sequence-only metrics must match exactly, else stop), then `columns(label, sequences)` joins its row.
+    The command that did it is kept as `<what>_command`."""
+    from protdidi.domains.protein.rows import sequence_metrics
+
+    saved = json.loads((Path(args.out) / f"{stem}.json").read_text())
+    for key in ("buckets", "per_bucket", "seed"):
+        setattr(args, key, tuple(saved[key]) if key == "buckets" else saved[key])
+    _, _, reference = cath_splits(args)
+    rows = {r["set"]: r for r in saved["rows"]}
+    for label, seqs in sets(args):
+        now = sequence_metrics(seqs, reference, args.seed)
+        if label not in rows or any(abs(now[k] - rows[label][k]) > 1e-9 for k in FINGERPRINT):
+            sys.exit(f"{label}: regenerated sequences differ from the saved run ({now}); re-run the benchmark whole")
+        rows[label].update(columns(label, seqs))
+        print(f"{label}: same sequences; {what} columns added", file=sys.stderr)
+    saved[f"{what}_command"] = command_line()
+    return saved
+
+
 class Scorer:
     """The judge, the CATH splits, the natural reference and the shipped teacher, loaded once; `score` appends
     one row: every `protdidi evaluate` metric plus the teacher's own NELBO of the set (nats/token, 4 passes;
@@ -181,19 +245,13 @@ class Scorer:
     pseudo-perplexity subset among them) stay in `details[label]`."""
 
     def __init__(self, args):
-        from protdidi.domains.protein.data import default_cath_fasta, split_records
-        from protdidi.domains.protein.fasta import read_fasta
         from protdidi.domains.protein.judges import load_judge
         from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-        from protdidi.domains.protein.rows import Reference
 
         self.args, self.rows, self.details = args, [], {}
         self.teacher = PROTEIN.load_model("teacher")
         self.judge = load_judge(args.judge)
-        split = split_records(read_fasta(args.fasta or default_cath_fasta()))
-        self.train = [r.seq for r in split["train"]]
-        self.test = [r.seq for r in split["test"]]
-        self.reference = Reference.of(self.test)
+        self.train, self.test, self.reference = cath_splits(args)
 
     def score(self, label: str, seqs: list[str], extra: dict) -> dict:
         from protdidi.domains.protein.alphabet import encode_protein
@@ -202,13 +260,15 @@ class Scorer:
 
         row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,
                                                self.args.pppl_n, self.args.seed, progress=False)
+        homology, self.details[label]["homology_hits"] = homology_of(seqs, self.train, self.args.seed)
+        row.update(homology)
         t = self.teacher
         tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
         row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)
         self.rows.append({**row, **extra})
         lo, hi = row["judge_pppl_ci95"]
         print(f"{label:32s} judge PPPL {row['judge_pppl']:.3f} ({lo:.2f}-{hi:.2f}), "
-              f"entropy {row['entropy_bits']:.3f} bits", file=sys.stderr)
+              f"entropy {row['entropy_bits']:.3f} bits, homology {row['homology_hit_rate']:.3f}", file=sys.stderr)
         return row
 
     def meta(self) -> dict:

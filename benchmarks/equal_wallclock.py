@@ -1,13 +1,15 @@
-"""May a candidate model replace the shipped default? Both at equal wall-clock, judged by two signals with intervals.
+"""May a candidate model replace the shipped default? Both at equal wall-clock, judged by three signals with intervals.
 
     python benchmarks/equal_wallclock.py --candidate runs/idlm-8m/best     # a checkpoint directory or a shipped name
 
-Issue #19's rule for a new default: time the default at its NFE (16) on 1,000 sequences, take the largest NFE at
+The rule for a new default: time the default at its NFE (16) on 1,000 sequences, take the largest NFE at
 which the candidate generates the same 1,000 lengths no slower (both timed in this run, interleaved, on the same
 machine), then score both sets and ship the candidate only if it beats the default on the project judge (ratio of
 pooled pseudo-perplexities, 95% interval below 1) **and** on metapredict, the predictor not trained here
-(difference in disordered residues, 95% interval below 0). The other two metapredict measures are reported beside
-it. Writes benchmarks/results/equal_wallclock.{json,md}; `--replot` rewrites the Markdown from the JSON.
+(difference in disordered residues, 95% interval below 0), **and** is not worse on the homology hit rate (phmmer
+against the CATH training split: the 95% interval of candidate minus default does not lie wholly below 0). The
+other two metapredict measures are reported beside it. Writes benchmarks/results/equal_wallclock.{json,md};
+`--replot` rewrites the Markdown from the JSON.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import time
 
 import torch
 from bench import (
+    HOMOLOGY_HEADERS,
     Scorer,
     add_replot,
     command_line,
     common_parser,
     disorder_differences,
     generate_buckets,
+    homology_cells,
+    homology_difference,
     judge_ratio,
     run_or_load,
     save_markdown,
@@ -83,14 +88,20 @@ def run(args) -> dict:
     a, b = labels["candidate"], labels["default"]
     judge = judge_ratio(scorer.details, a, b, args.seed)
     disorder = disorder_differences(scorer.details, a, b, args.seed)
-    beats_judge = judge["ci95"][1] < 1
-    beats_disorder = bool(disorder) and disorder["disorder_fraction"]["ci95"][1] < 0
-    verdict = "ship: beats the default on both signals" if beats_judge and beats_disorder else \
-        "keep the default: the candidate " + " and ".join(
-            [s for s, ok in (("does not beat it on the judge", beats_judge),
-                             ("does not beat it on metapredict", beats_disorder)) if not ok])
+    homology = homology_difference(scorer.details, a, b, args.seed)
     return {**result, **scorer.meta(), "rows": scorer.rows, "judge_ratio": judge, "metapredict_differences": disorder,
-            "verdict": verdict}
+            "homology_difference": homology, "verdict": verdict(judge, disorder, homology)}
+
+
+def verdict(judge: dict, disorder: dict, homology: dict) -> str:
+    """The ship rule: better on the judge and on metapredict's disordered residues, not worse on homology."""
+    failed = [text for text, ok in (("does not beat it on the judge", judge["ci95"][1] < 1),
+                                    ("does not beat it on metapredict",
+                                     bool(disorder) and disorder["disorder_fraction"]["ci95"][1] < 0),
+                                    ("is worse on homology", homology["ci95"][1] >= 0)) if not ok]
+    if not failed:
+        return "ship: beats the default on the judge and on metapredict, not worse on homology"
+    return "keep the default: the candidate " + " and ".join(failed)
 
 
 def markdown(result: dict) -> str:
@@ -110,13 +121,16 @@ def markdown(result: dict) -> str:
     lines += [f"Judge: {result['judge']}; length buckets {result['buckets']} × {result['per_bucket']}, seed "
               f"{result['seed']}, exact pseudo-perplexity on {scored} sequences a row; metapredict's measures with "
               "95% bootstrap intervals.", ""]
-    lines += table(["set", "judge PPPL ↓ (95% CI)", *[h for h, _ in DISORDER_COLUMNS.values()]],
+    lines += table(["set", "judge PPPL ↓ (95% CI)", *[h for h, _ in DISORDER_COLUMNS.values()], *HOMOLOGY_HEADERS],
                    [[r["set"], with_ci(r["judge_pppl"], r["judge_pppl_ci95"], "{:.3f}"),
-                     *[with_ci(r[c], r[f"{c}_ci95"], f) if c in r else "–" for c, (_, f) in DISORDER_COLUMNS.items()]]
-                    for r in result["rows"]])
+                     *[with_ci(r[c], r[f"{c}_ci95"], f) if c in r else "–" for c, (_, f) in DISORDER_COLUMNS.items()],
+                     *homology_cells(r)] for r in result["rows"]])
     j, d = result["judge_ratio"], result["metapredict_differences"]
     deltas = [f"Δ {h} {with_ci(d[c]['difference'], d[c]['ci95'], '{:+' + f[2:], ', ')}"
               for c, (h, f) in DISORDER_COLUMNS.items() if c in d]
+    if "homology_difference" in result:
+        h = result["homology_difference"]
+        deltas.append(f"Δ homology hit rate {with_ci(h['difference'], h['ci95'], '{:+.3f}', ', ')}")
     lines += ["", f"Candidate against default: judge PPPL ratio {j['ratio']:.3f} "
               f"({j['ci95'][0]:.3f}–{j['ci95'][1]:.3f}); " + "; ".join(deltas) + "."]
     return "\n".join(lines) + "\n"

@@ -11,10 +11,13 @@ Tasks, each position set drawn per native from its index (the same for every mod
 Models: the teacher at 16 and 256 NFE, both students at 4, 8 and 16 NFE, DiDi + RGAS at 16 (`--rows` picks some).
 Per row: sequence recovery at the designed positions (identity to the native), the entropy (bits) of the designed
 residues' composition, seconds per 1,000 sequences, and the judge's exact pseudo-perplexity of the whole designed
-sequence on the first `--pppl-n` natives as a ratio to the same natives (paired 95% bootstrap interval).
+sequence on the first `--pppl-n` natives as a ratio to the same natives (paired 95% bootstrap interval), and the
+homology columns of `evaluate` for the whole designed sequences (phmmer against the CATH training split).
 Reference rows: the natives themselves, and "random" (designed positions drawn i.i.d. from the natives' residue
 composition: chance-level recovery). Writes benchmarks/results/inpainting.{json,md,png}; finished rows are kept in
-benchmarks/results/inpainting_rows/ so that a long run resumes.
+benchmarks/results/inpainting_rows/ so that a long run resumes. A kept row without the homology columns (saved before
+they existed) gets them on a rerun: its sequences are regenerated, checked to be the saved ones (recovery and
+entropy must match exactly, else the run stops), then searched.
 """
 
 from __future__ import annotations
@@ -30,9 +33,14 @@ from pathlib import Path
 
 import torch
 from bench import (
+    HOMOLOGY_HEADERS,
+    HOMOLOGY_NOTE,
     add_replot,
+    cath_splits,
     command_line,
     common_parser,
+    homology_cells,
+    homology_of,
     machine,
     pyplot,
     run_or_load,
@@ -102,11 +110,6 @@ def score(label: str, native: list[tuple[str, str]], designed: list[str], task: 
           judge: Judge, args) -> dict:
     from protdidi.stats import bootstrap_ratio_ci
 
-    recovery, entropy = [], []
-    for i, ((_, nat), seq) in enumerate(zip(native, designed, strict=True)):
-        pos = designed_positions(task, len(nat), i)
-        recovery.append(sum(seq[p] == nat[p] for p in pos) / len(pos))
-        entropy.append(entropy_bits([seq[p] for p in pos]))
     k = len(native_nll)
     nll = judge.nll(designed[:k]) if label != "native" else native_nll
     lengths = torch.tensor([len(s) for s in designed[:k]], dtype=torch.float64)
@@ -115,16 +118,51 @@ def score(label: str, native: list[tuple[str, str]], designed: list[str], task: 
         return torch.tensor(values, dtype=torch.float64) * lengths, lengths, torch.zeros(k, dtype=torch.long)
 
     ratio = bootstrap_ratio_ci(scored(nll), scored(native_nll), paired=True, seed=args.seed)
-    return {"recovery": sum(recovery) / len(recovery), "entropy_bits": sum(entropy) / len(entropy),
+    return {**recovery_entropy(native, designed, task),
             "judge_pppl": math.exp(sum(v * n for v, n in zip(nll, lengths.tolist(), strict=True)) / lengths.sum()),
-            "judge_ratio_to_native": ratio["ratio"], "judge_ratio_ci95": ratio["ci95"], "pppl_n": k}
+            "judge_ratio_to_native": ratio["ratio"], "judge_ratio_ci95": ratio["ci95"], "pppl_n": k,
+            **homology_of(designed, args.train, args.seed)[0]}
+
+
+def recovery_entropy(native: list[tuple[str, str]], designed: list[str], task: str) -> dict:
+    """Mean identity to the native at the designed positions, and the designed residues' mean entropy (bits)."""
+    recovery, entropy = [], []
+    for i, ((_, nat), seq) in enumerate(zip(native, designed, strict=True)):
+        pos = designed_positions(task, len(nat), i)
+        recovery.append(sum(seq[p] == nat[p] for p in pos) / len(pos))
+        entropy.append(entropy_bits([seq[p] for p in pos]))
+    return {"recovery": sum(recovery) / len(recovery), "entropy_bits": sum(entropy) / len(entropy)}
+
+
+def with_homology(row_file: Path, native: list[tuple[str, str]], designed: list[str], args) -> dict:
+    """The kept row in `row_file` with the homology columns added, after checking that `designed` (regenerated)
+    are its sequences."""
+    row = json.loads(row_file.read_text())
+    if "homology_hit_rate" not in row:
+        now = recovery_entropy(native, designed, row["task"])
+        if any(now[k] != row[k] for k in now):
+            sys.exit(f"{row_file.name}: regenerated designs differ from the kept row ({now}); delete it and rerun")
+        row.update(homology_of(designed, args.train, args.seed)[0])
+        save_json(row_file, row)
+    return row
+
+
+def design(name: str, sampler: str, nfe: int, native: list[tuple[str, str]], templates: list[str], task: str, args):
+    """The designed sequences of one row, their sampling seconds and the sampler's counters."""
+    from protdidi.api import load_model
+
+    model = load_model(name)
+    fasta = Path(tempfile.mkdtemp()) / f"{task}-templates.fasta"  # what `--template FILE` reads
+    fasta.write_text("".join(f">{nid}\n{t}\n" for (nid, _), t in zip(native, templates, strict=True)))
+    result = model.domain.generate(model.loaded, 1, nfe, None, args.seed, args.batch_size, sampler, args.device,
+                                   progress=False, condition={"template": str(fasta)})
+    return [r.seq for r in result.records], result.tokens.seconds, result.tokens.extra
 
 
 def run(args) -> dict:
-    from protdidi.api import load_model
-
     native = natives(args)
     judge = Judge(args.judge)
+    args.train = cath_splits(args)[0]
     cache = args.out / "inpainting_rows"
     native_file = cache / "native.json"
     if native_file.exists() and json.loads(native_file.read_text())["ids"] == [i for i, _ in native]:
@@ -132,35 +170,35 @@ def run(args) -> dict:
     else:
         native_nll = judge.nll([s for _, s in native[:args.pppl_n]])
         save_json(native_file, {"ids": [i for i, _ in native], "nll": native_nll})
+    native_row = score("native", native, [s for _, s in native], TASKS[0], native_nll, judge, args)
     rows = []
     for task in TASKS:
         templates = ["".join("_" if p in set(designed_positions(task, len(s), i)) else c for p, c in enumerate(s))
                      for i, (_, s) in enumerate(native)]
         rows.append({"task": task, "model": "native", "sampler": None, "nfe": None, "s_per_1000": None,
-                     **score("native", native, [s for _, s in native], task, native_nll, judge, args)})
+                     **native_row, **recovery_entropy(native, [s for _, s in native], task)})
         random_file = cache / f"{task}-random.json"  # designed positions drawn i.i.d. from the natives' composition
+        filled = composition_fill(native, templates, args.seed)
         if not random_file.exists():
             save_json(random_file, {"task": task, "model": "random", "sampler": None, "nfe": None, "s_per_1000": None,
-                                    **score("random", native, composition_fill(native, templates, args.seed), task,
-                                            native_nll, judge, args)})
-        rows.append(json.loads(random_file.read_text()))
+                                    **score("random", native, filled, task, native_nll, judge, args)})
+        rows.append(with_homology(random_file, native, filled, args))
         for name, sampler, nfe in MODELS:
             label = f"{task}-{name}-{sampler}-{nfe}"
             row_file = cache / f"{label}.json"
-            if row_file.exists():  # finished earlier (kept whatever --rows says)
-                rows.append(json.loads(row_file.read_text()))
+            wanted = not args.rows or any(r in label for r in args.rows)
+            if row_file.exists():  # finished earlier (kept whatever --rows says; completed only when wanted)
+                kept = json.loads(row_file.read_text())
+                if wanted and "homology_hit_rate" not in kept:
+                    kept = with_homology(row_file, native, design(name, sampler, nfe, native, templates, task,
+                                                                  args)[0], args)
+                rows.append(kept)
                 continue
-            if args.rows and not any(r in label for r in args.rows):
+            if not wanted:
                 continue
-            model = load_model(name)
-            fasta = Path(tempfile.mkdtemp()) / f"{task}-templates.fasta"  # what `--template FILE` reads
-            fasta.write_text("".join(f">{nid}\n{t}\n" for (nid, _), t in zip(native, templates, strict=True)))
-            result = model.domain.generate(model.loaded, 1, nfe, None, args.seed, args.batch_size, sampler,
-                                           args.device, progress=False, condition={"template": str(fasta)})
-            designed = [r.seq for r in result.records]
-            seconds = result.tokens.seconds
+            designed, seconds, extra = design(name, sampler, nfe, native, templates, task, args)
             row = {"task": task, "model": name, "sampler": sampler, "nfe": nfe,
-                   "s_per_1000": 1000 * seconds / len(designed), **result.tokens.extra,
+                   "s_per_1000": 1000 * seconds / len(designed), **extra,
                    **score(label, native, designed, task, native_nll, judge, args)}
             save_json(row_file, row)
             rows.append(row)
@@ -177,13 +215,13 @@ def markdown(result: dict) -> str:
              f"{result['n']} test-split natives (50-300 residues), seed {result['seed']}; judge: exact pseudo-"
              f"perplexity of the whole sequence on the first {result['pppl_n']}, as a ratio to the same natives "
              f"(paired 95% bootstrap interval); recovery and entropy over the designed positions; {result['machine']}.",
-             ""]
+             "", HOMOLOGY_NOTE, ""]
     rows = [[r["task"], r["model"] + (f" ({r['sampler']})" if r["sampler"] == "rgas" else ""), str(r["nfe"] or "–"),
              f"{r['recovery']:.3f}", f"{r['judge_ratio_to_native']:.3f} "
-             + "({:.3f}–{:.3f})".format(*r["judge_ratio_ci95"]), f"{r['entropy_bits']:.2f}",
+             + "({:.3f}–{:.3f})".format(*r["judge_ratio_ci95"]), *homology_cells(r), f"{r['entropy_bits']:.2f}",
              "–" if r["s_per_1000"] is None else f"{r['s_per_1000']:.0f}"] for r in result["rows"]]
     return "\n".join(lines + table(["task", "model", "NFE", "recovery", "judge PPPL / native (95% CI)",
-                                    "entropy (bits)", "s / 1,000"], rows)) + "\n"
+                                    *HOMOLOGY_HEADERS, "entropy (bits)", "s / 1,000"], rows)) + "\n"
 
 
 def plot(result: dict, path: Path) -> None:

@@ -22,28 +22,35 @@ import sys
 from pathlib import Path
 
 from bench import (
+    HOMOLOGY_HEADERS,
+    HOMOLOGY_NOTE,
     STUDENTS,
     Scorer,
+    add_columns,
     add_replot,
+    cath_splits,
     common_parser,
     disorder_cells,
     generate_buckets,
+    homology_cells,
+    homology_of,
     ints,
     pyplot,
     run_or_load,
     save_figure,
+    save_json,
     save_markdown,
+    table,
 )
 
 
-def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
-    """(model, sampler, nfe, sequences, seconds, sampler counters) per row."""
+def generated(args):
+    """(model, sampler, nfe, sequences, seconds, sampler counters) per model row, generated as they are asked for."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
     plan = [(args.teacher, "ancestral", args.teacher_nfe)]
     plan += [(s, "ancestral", args.student_nfe) for s in args.students]
     plan += [(args.rgas_model, "rgas", args.rgas_nfe)] if args.rgas_nfe else []
-    out = []
     for spec, sampler, grid in plan:
         model = PROTEIN.load_model(spec)
         name = model.name if Path(spec).exists() else spec  # a shipped name as given, a directory by its model
@@ -51,47 +58,65 @@ def generate_rows(args) -> list[tuple[str, str, int, list[str], float, dict]]:
             seqs, seconds, extra = generate_buckets(model, sampler, nfe, args)
             print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
                   file=sys.stderr)
-            out.append((name, sampler, nfe, seqs, seconds, extra))
-    return out
+            yield name, sampler, nfe, seqs, seconds, extra
+
+
+def sets(args, test: list[str], composition):
+    """(label, sequences, row fields) of every row: the natural test split, its shuffles, the i.i.d. baseline,
+    then each model at each NFE."""
+    from protdidi.domains.protein.rows import random_baseline, shuffled
+
+    natural = random.Random(args.seed).sample(test, min(args.natural_n, len(test)))
+    yield "natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None}
+    yield "natural, each shuffled", shuffled(natural, composition, args.seed), \
+        {"model": "shuffled", "sampler": None, "nfe": None}
+    lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
+    yield "random (i.i.d. composition)", random_baseline(lengths, composition, args.seed), \
+        {"model": "random", "sampler": None, "nfe": None}
+    for name, sampler, nfe, seqs, seconds, extra in generated(args):
+        yield f"{name} {sampler} NFE {nfe}", seqs, {"model": name, "sampler": sampler, "nfe": nfe, "seconds": seconds,
+                                                    "s_per_1000": 1000 * seconds / len(seqs), **extra}
 
 
 def run(args) -> dict:
-    from protdidi.domains.protein.rows import random_baseline, shuffled
-
     scorer = Scorer(args)
-    natural = random.Random(args.seed).sample(scorer.test, min(args.natural_n, len(scorer.test)))
-    scorer.score("natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None})
-    scorer.score("natural, each shuffled", shuffled(natural, scorer.reference.composition, args.seed),
-                 {"model": "shuffled", "sampler": None, "nfe": None})
-    lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
-    scorer.score("random (i.i.d. composition)", random_baseline(lengths, scorer.reference.composition, args.seed),
-                 {"model": "random", "sampler": None, "nfe": None})
-    for name, sampler, nfe, seqs, seconds, extra in generate_rows(args):
-        scorer.score(f"{name} {sampler} NFE {nfe}", seqs, {"model": name, "sampler": sampler, "nfe": nfe,
-                                                            "seconds": seconds,
-                                                            "s_per_1000": 1000 * seconds / len(seqs), **extra})
+    for label, seqs, fields in sets(args, scorer.test, scorer.reference.composition):
+        scorer.score(label, seqs, fields)
     return {**scorer.meta(), "rows": scorer.rows}
 
 
+def add_homology(args) -> dict:
+    """The homology columns added to the saved result without re-scoring it (`bench.add_columns`)."""
+    train, test, reference = cath_splits(args)
+    return add_columns(args, "quality_vs_nfe",
+                       lambda a: ((label, seqs) for label, seqs, _ in sets(a, test, reference.composition)),
+                       lambda label, seqs: homology_of(seqs, train, args.seed)[0], "homology")
+
+
 def markdown(result: dict) -> str:
-    lines = [f"# Quality vs NFE (judge: {result['judge']})", "", f"Command: `{result['command']}`  ",
+    added = [f"Homology columns added by `{result['homology_command']}` (same sequences, regenerated and checked "
+             "against the saved row metrics)  "] if "homology_command" in result else []
+    lines = [f"# Quality vs NFE (judge: {result['judge']})", "", f"Command: `{result['command']}`  ", *added,
              f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}; "
              f"exact pseudo-perplexity on {result['pppl_n']} sequences per row, single-pass on all; "
              f"{result['machine']}.", "",
-             "Independent signal: metapredict (not trained here): residues predicted disordered (V3, score ≥ 0.5), "
-             "sequences more than 30% disordered, and its predicted AlphaFold2 pLDDT; 95% bootstrap intervals.", "",
-             "| set | NFE | judge PPPL ↓ | 95% CI | disordered residues ↓ | >30% disordered ↓ | pred. pLDDT ↑ | "
-             "fast PPPL | teacher NELBO | entropy (bits) | composition JS | novel (<50% id) | s / 1000 seq | "
-             "disc fwd+bwd / seq |", "|" + "---|" * 14]
-    for r in result["rows"]:
-        sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
-        disc = f"{r.get('disc_forwards', 0):.0f}+{r.get('disc_backwards', 0):.0f}" if r["nfe"] else "–"
-        lo, hi = r["judge_pppl_ci95"]
-        lines.append(f"| {r['set']} | {r['nfe'] or '–'} | {r['judge_pppl']:.3f} | {lo:.2f}–{hi:.2f} | "
-                     f"{disorder_cells(r)} | {r['judge_fast_pppl']:.3f} | {r['teacher_nelbo']:.4f} | "
-                     f"{r['entropy_bits']:.3f} | {r['composition_js']:.4f} | {r['frac_novel_under_50pct']:.2f} | "
-                     f"{sec} | {disc} |")
+             "Independent signals: metapredict (not trained here): residues predicted disordered (V3, score ≥ 0.5), "
+             "sequences more than 30% disordered, and its predicted AlphaFold2 pLDDT; 95% bootstrap intervals. "
+             + HOMOLOGY_NOTE, "",
+             *table(["set", "NFE", "judge PPPL ↓", "95% CI", "disordered residues ↓", ">30% disordered ↓",
+                     "pred. pLDDT ↑", *HOMOLOGY_HEADERS, "fast PPPL", "teacher NELBO", "entropy (bits)",
+                     "composition JS", "novel (<50% id)", "s / 1000 seq", "disc fwd+bwd / seq"],
+                    [row_cells(r) for r in result["rows"]])]
     return "\n".join(lines) + "\n"
+
+
+def row_cells(r: dict) -> list[str]:
+    sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
+    disc = f"{r.get('disc_forwards', 0):.0f}+{r.get('disc_backwards', 0):.0f}" if r["nfe"] else "–"
+    return [r["set"], str(r["nfe"] or "–"), f"{r['judge_pppl']:.3f}", "{:.2f}–{:.2f}".format(*r["judge_pppl_ci95"]),
+            disorder_cells(r), *homology_cells(r), f"{r['judge_fast_pppl']:.3f}", f"{r['teacher_nelbo']:.4f}",
+            f"{r['entropy_bits']:.3f}", f"{r['composition_js']:.4f}", f"{r['frac_novel_under_50pct']:.2f}", sec,
+            disc]
 
 
 def plot(result: dict, path: Path) -> None:
@@ -127,9 +152,16 @@ def main() -> None:
     parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
     parser.add_argument("--rgas-nfe", type=ints, default=(16,))
     parser.add_argument("--natural-n", type=int, default=200)
+    parser.add_argument("--add-homology", action="store_true",
+                        help="add the homology columns to the saved result (same sequences, checked) without "
+                             "re-scoring it")
     add_replot(parser)
     args = parser.parse_args()
-    result = run_or_load(args, "quality_vs_nfe", run)
+    if args.add_homology:
+        result = add_homology(args)
+        save_json(args.out / "quality_vs_nfe.json", result)
+    else:
+        result = run_or_load(args, "quality_vs_nfe", run)
     plot(result, args.out / "quality_vs_nfe.png")
     save_markdown(args, "quality_vs_nfe", markdown(result))
 

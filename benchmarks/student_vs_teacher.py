@@ -19,14 +19,20 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    HOMOLOGY_HEADERS,
+    HOMOLOGY_NOTE,
     STUDENTS,
     Scorer,
+    add_columns,
     add_replot,
-    command_line,
+    cath_splits,
     common_parser,
     disorder_cells,
     disorder_differences,
     generate_buckets,
+    homology_cells,
+    homology_difference,
+    homology_of,
     judge_ratio,
     run_or_load,
     save_json,
@@ -47,44 +53,47 @@ def verdict(ratio: dict, against: str) -> str:
 
 
 PLAN = [("teacher", 16), ("teacher", 256)] + [(s, 16) for s in STUDENTS]
-FINGERPRINT = ("n", "mean_length", "entropy_bits", "composition_kl", "dipeptide_js")  # functions of the sequences
 
 
-def metapredict_only(args) -> dict:
-    """Add metapredict's columns to the saved result without re-scoring with the judge: regenerate every row with
-    the saved settings, check that the sequences are the saved ones (the row's sequence-only metrics must match
-    exactly, else stop), then predict disorder and compare the pairs."""
-    import json
-
-    from protdidi.domains.protein.disorder import predict_disorder
+def sets(args):
+    """(label, sequences) of every row, as `run` generates them."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.domains.protein.rows import Reference, sequence_metrics
 
-    saved = json.loads((args.out / "student_vs_teacher.json").read_text())
-    args.buckets, args.per_bucket, args.seed = tuple(saved["buckets"]), saved["per_bucket"], saved["seed"]
-    from protdidi.domains.protein.data import default_cath_splits
-
-    reference = Reference.of([r.seq for r in default_cath_splits("--fasta")["test"]])
-    rows, details = {r["set"]: r for r in saved["rows"]}, {}
     for name, nfe in PLAN:
-        label = f"{name} ancestral NFE {nfe}"
-        seqs, _, _ = generate_buckets(PROTEIN.load_model(name), "ancestral", nfe, args)
-        now = sequence_metrics(seqs, reference, args.seed)
-        if any(abs(now[k] - rows[label][k]) > 1e-9 for k in FINGERPRINT):
-            sys.exit(f"{label}: regenerated sequences differ from the saved run ({now}); re-run without "
-                     "--metapredict-only")
-        scores = predict_disorder(seqs)
-        rows[label].update(scores.columns(args.seed))
-        details[label] = {"disorder": scores.to_json()}
-        print(f"{label}: same sequences; disorder {rows[label]['disorder_fraction']:.3f}", file=sys.stderr)
-    add_disorder_differences(saved["comparisons"], details, args.seed)
-    saved["metapredict_command"] = command_line()
+        yield f"{name} ancestral NFE {nfe}", generate_buckets(PROTEIN.load_model(name), "ancestral", nfe, args)[0]
+
+
+def add_to_saved(args, what: str) -> dict:
+    """Add metapredict's or the homology columns (and the pairs' differences in them) to the saved result without
+    the judge re-scoring it (`bench.add_columns`: the same sequences, checked)."""
+    details: dict = {}
+    if what == "metapredict":
+        from protdidi.domains.protein.disorder import predict_disorder
+
+        def columns(label, seqs):
+            scores = predict_disorder(seqs)
+            details[label] = {"disorder": scores.to_json()}
+            return scores.columns(args.seed)
+    else:
+        train = cath_splits(args)[0]
+
+        def columns(label, seqs):
+            row, hits = homology_of(seqs, train, args.seed)
+            details[label] = {"homology_hits": hits}
+            return row
+    saved = add_columns(args, "student_vs_teacher", sets, columns, what)
+    for c in saved["comparisons"]:
+        add_differences(c, details, args.seed)
     return saved
 
 
-def add_disorder_differences(comparisons: list[dict], details: dict, seed: int) -> None:
-    for c in comparisons:
-        c["metapredict_differences"] = disorder_differences(details, c["set"], c["against"], seed)
+def add_differences(comparison: dict, details: dict, seed: int) -> None:
+    """A pair's differences in whichever of metapredict's and the homology measures its rows' details hold."""
+    a, b = comparison["set"], comparison["against"]
+    if "disorder" in details[a]:
+        comparison["metapredict_differences"] = disorder_differences(details, a, b, seed)
+    if "homology_hits" in details[a]:
+        comparison["homology_difference"] = homology_difference(details, a, b, seed)
 
 
 def run(args) -> dict:
@@ -103,51 +112,57 @@ def run(args) -> dict:
         entropy = rows[a]["entropy_bits"] / rows[b]["entropy_bits"] - 1
         comparisons.append({"set": a, "against": b, **ratio, "entropy_change": round(entropy, 4),
                             "verdict": verdict(ratio, b)})
-    add_disorder_differences(comparisons, scorer.details, args.seed)
+        add_differences(comparisons[-1], scorer.details, args.seed)
     return {**scorer.meta(), "rows": scorer.rows, "comparisons": comparisons}
 
 
-def difference_cells(differences: dict) -> list[str]:
-    from protdidi.domains.protein.report import DISORDER_COLUMNS, with_ci
+def difference_cell(difference: dict | None, fmt: str = "{:+.3f}") -> str:
+    from protdidi.domains.protein.report import with_ci
 
-    return [with_ci(differences[c]["difference"], differences[c]["ci95"], "{:+" + fmt[2:], ", ")
-            if c in differences else "–" for c, (_, fmt) in DISORDER_COLUMNS.items()]
+    return "–" if difference is None else with_ci(difference["difference"], difference["ci95"], fmt, ", ")
+
+
+def difference_cells(differences: dict) -> list[str]:
+    from protdidi.domains.protein.report import DISORDER_COLUMNS
+
+    return [difference_cell(differences.get(c), "{:+" + fmt[2:]) for c, (_, fmt) in DISORDER_COLUMNS.items()]
 
 
 def markdown(result: dict) -> str:
-    lines = [f"# Student vs teacher (judge: {result['judge']})", "", f"Command: `{result['command']}`  ",
-             *([f"metapredict columns added by `{result['metapredict_command']}` (same sequences, regenerated and "
-                "checked against the saved row metrics)  "] if "metapredict_command" in result else []),
+    added = [f"{what} columns added by `{result[f'{what}_command']}` (same sequences, regenerated and checked "
+             "against the saved row metrics)  " for what in ("metapredict", "homology") if f"{what}_command" in result]
+    lines = [f"# Student vs teacher (judge: {result['judge']})", "", f"Command: `{result['command']}`  ", *added,
              f"Length buckets {result['buckets']} × {result['per_bucket']} sequences per row, seed {result['seed']}, "
              f"ancestral sampling; exact pseudo-perplexity on every sequence; {result['machine']}; "
-             f"{result['total_seconds'] / 60:.0f} min in all.", ""]
+             f"{result['total_seconds'] / 60:.0f} min in all.", "", HOMOLOGY_NOTE, ""]
     lines += table(["set", "n scored", "judge PPPL ↓", "95% CI", "disordered residues ↓ (metapredict)",
-                    ">30% disordered ↓", "pred. AF2 pLDDT ↑", "entropy (bits)", "teacher NELBO"],
+                    ">30% disordered ↓", "pred. AF2 pLDDT ↑", *HOMOLOGY_HEADERS, "entropy (bits)", "teacher NELBO"],
                    [[r["set"], str(r["judge_pppl_n"]), f"{r['judge_pppl']:.3f}",
-                     "{:.2f}–{:.2f}".format(*r["judge_pppl_ci95"]), disorder_cells(r), f"{r['entropy_bits']:.3f}",
-                     f"{r['teacher_nelbo']:.4f}"] for r in result["rows"]])
+                     "{:.2f}–{:.2f}".format(*r["judge_pppl_ci95"]), disorder_cells(r), *homology_cells(r),
+                     f"{r['entropy_bits']:.3f}", f"{r['teacher_nelbo']:.4f}"] for r in result["rows"]])
     lines += ["", "Ratio of pooled pseudo-perplexities (below 1: the first set scores better), 95% bootstrap "
               "interval resampling each set within its length buckets; P(≥1): share of bootstrap draws with "
-              "ratio ≥ 1. Entropy change: mean per-sequence Shannon entropy, relative. Δ: metapredict's measures, "
-              "first set minus second, 95% bootstrap interval.", ""]
+              "ratio ≥ 1. Entropy change: mean per-sequence Shannon entropy, relative. Δ: metapredict's measures "
+              "and the homology hit rate, first set minus second, 95% bootstrap interval.", ""]
     lines += table(["set", "against", "PPPL ratio", "95% CI", "P(≥1)", "entropy change", "verdict",
-                    "Δ disordered residues", "Δ >30% disordered", "Δ pred. pLDDT"],
+                    "Δ disordered residues", "Δ >30% disordered", "Δ pred. pLDDT", "Δ homology hit rate"],
                    [[c["set"], c["against"], f"{c['ratio']:.3f}", "{:.3f}–{:.3f}".format(*c["ci95"]),
                      f"{c['p_ratio_ge_1']:.3f}", f"{100 * c['entropy_change']:+.1f}%", c["verdict"],
-                     *difference_cells(c.get("metapredict_differences", {}))] for c in result["comparisons"]])
+                     *difference_cells(c.get("metapredict_differences", {})),
+                     difference_cell(c.get("homology_difference"))] for c in result["comparisons"]])
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = common_parser(__doc__)
     parser.set_defaults(per_bucket=50, pppl_n=10**9, seed=1)
-    parser.add_argument("--metapredict-only", action="store_true",
-                        help="add metapredict's columns to the saved result (same sequences, checked) without the "
-                             "judge re-scoring them")
+    parser.add_argument("--add", choices=("metapredict", "homology"), default=None,
+                        help="add these columns to the saved result (same sequences, checked) without the judge "
+                             "re-scoring them")
     add_replot(parser)
     args = parser.parse_args()
-    if args.metapredict_only:
-        result = metapredict_only(args)
+    if args.add:
+        result = add_to_saved(args, args.add)
         save_json(args.out / "student_vs_teacher.json", result)
     else:
         result = run_or_load(args, "student_vs_teacher", run)

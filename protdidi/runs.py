@@ -68,7 +68,8 @@ class Run:
         dist.barrier()
         result = Trainer(task, self.dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
                          monitor=monitor, title=title, resume=self.resume, stop_at=self.stop_at,
-                         primary=self.primary, panels=panels, snapshot_minutes=snapshot_minutes).run()
+                         primary=self.primary, panels=panels, snapshot_minutes=snapshot_minutes,
+                         patience=getattr(loop, "patience", None)).run()
         dist.barrier()
         return result
 
@@ -95,8 +96,8 @@ def fit_teacher(run: Run, name: str, model: MaskedDenoiser, schedule: LogLinearS
     task = MdlmTask(model, schedule, stream, sets["valid"], train, max_length, run.device, save)
     log.info("training %s: %d params, %s, device %s", name, sum(p.numel() for p in model.parameters()), info,
              run.device)
-    run.train(task, train, monitor="valid_nelbo", title=name)
-    if not run.finished(train.steps):
+    result = run.train(task, train, monitor="valid_nelbo", title=name)
+    if not (result.get("early_stopped") or run.finished(train.steps)):
         return run.stopped(train.steps)
     best = load_best(run.dir / "best").to(run.device)
     report = {"model": name, "params": sum(p.numel() for p in best.parameters()), **info}

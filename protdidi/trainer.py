@@ -131,17 +131,20 @@ class Trainer:
     def __init__(self, task: Task, run_dir: Path, steps: int, eval_every: int, save_every: int, log_every: int,
                  monitor: str, title: str, resume: bool = False, stop_at: int | None = None,
                  primary: bool = True, panels: list[tuple[str, ...]] | None = None,
-                 snapshot_minutes: tuple[float, ...] = ()):
+                 snapshot_minutes: tuple[float, ...] = (), patience: int | None = None):
         """`primary`: this process writes logs and checkpoints and evaluates (rank 0 of a DDP run); the other
         ranks only train. `snapshot_minutes`: keep a copy of the model (like best/) in `at-{m}min/` at the first
-        step after m minutes of training wall-clock (summed over resumed segments), for equal-time comparisons."""
+        step after m minutes of training wall-clock (summed over resumed segments), for equal-time comparisons.
+        `patience`: stop early (checkpointed; a `--resume` stays stopped) after that many evaluations in a row
+        without a better `monitor`; None runs every step. Only for single-process runs."""
         self.task, self.run_dir, self.steps, self.primary = task, Path(run_dir), steps, primary
         self.panels = panels
         self.eval_every, self.save_every, self.log_every = eval_every, save_every, log_every
         self.monitor, self.title, self.resume = monitor, title, resume
         self.stop_at = steps if stop_at is None else min(stop_at, steps)
         self.snapshot_minutes = sorted(snapshot_minutes)
-        self.wall_offset = 0.0
+        self.patience = patience
+        self.wall_offset, self.stale = 0.0, 0  # stale: evaluations since the best one
 
     def _restore(self) -> tuple[int, float]:
         state_file = self.run_dir / "last" / "trainer_state.pt"
@@ -150,7 +153,11 @@ class Trainer:
         state = read_trainer_state(state_file)
         self.task.load_state_dict(state["task"])
         self.wall_offset = float(state.get("wall_s", 0.0))
+        self.stale = int(state.get("stale", 0))
         return state["step"], state["best"]
+
+    def _out_of_patience(self) -> bool:
+        return self.patience is not None and self.stale >= self.patience
 
     def run(self) -> dict:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,8 +172,9 @@ class Trainer:
         metrics: dict = {}
         t0 = time.perf_counter() - self.wall_offset
         pending = [m for m in self.snapshot_minutes if not (self.run_dir / snapshot_name(m)).exists()]
+        done = start
         try:
-            for step in range(start, self.stop_at):
+            for step in range(start, start if self._out_of_patience() else self.stop_at):
                 logs = self.task.train_step(step)
                 done = step + 1
                 wall = time.perf_counter() - t0
@@ -181,13 +189,22 @@ class Trainer:
                 if done % self.eval_every == 0 or done == self.steps:
                     metrics = self.task.evaluate()
                     log.write({"step": done, **metrics})
+                    self.stale += 1
                     if metrics[self.monitor] < best:
-                        best = metrics[self.monitor]
+                        best, self.stale = metrics[self.monitor], 0
                         self.task.save(self.run_dir / "best", None)
-                if done % self.save_every == 0 or done in (self.steps, self.stop_at):
+                    if self._out_of_patience():
+                        log.write({"step": done, "early_stop": f"no better {self.monitor} in {self.patience} "
+                                                              "evaluations"})
+                stopping = self._out_of_patience()
+                if done % self.save_every == 0 or done in (self.steps, self.stop_at) or stopping:
                     self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict(),
-                                                           "wall_s": time.perf_counter() - t0})
+                                                           "wall_s": time.perf_counter() - t0, "stale": self.stale})
                     plot_curves(log, self.run_dir / "loss.png", self.title, self.panels)
+                if stopping:
+                    break
         finally:
             bar.close()
+        if self._out_of_patience():
+            return {"step": done, "early_stopped": True, "best": best, **metrics}
         return {"step": self.stop_at, "best": best, **metrics}

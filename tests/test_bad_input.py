@@ -158,6 +158,15 @@ def matrix() -> dict[str, list[Case]]:
                         *config_cases(prefix, lr, seed, steps)]
     out["distill"] += [Case(name, ("distill", "--method", "idlm", "--teacher", f"{{{f}}}", "-o", "{run}"), msg)
                        for name, (f, msg) in CHECKPOINT_CASES.items()]
+    ft = ("finetune", "-o", "{run}")
+    out["finetune"] = [
+        *(Case(name, (*ft, f"{{{f}}}"), msg) for name, (f, msg) in FASTA_CASES.items()),
+        Case("family of fewer than 10 sequences", (*ft, "{good.fasta}"), "at least 10"),
+        Case("family too small to split", (*ft, "{unsplittable.fasta}"), "none for validation"),
+        Case("--init not a model", (*ft, "{family.fasta}", "--init", "{no-such-ck}"), "no such path"),
+        *(Case(name, (*ft, "{family.fasta}", "--init", f"{{{f}}}"), msg) for name, (f, msg) in
+          CHECKPOINT_CASES.items()),
+        *config_cases(("finetune", "{family.fasta}"), "train.lr", "train.seed", "train.steps")]
     out["train-judge"].append(Case("--ship output holds other files",
                                    ("train-judge", "-o", "{run}", "--ship", "{holds-files}"), "holds other files"))
     for command, (prefix, lr, seed, steps) in TEXT_TRAINING.items():
@@ -214,6 +223,8 @@ def workspace(tmp_path_factory):
         "good.txt": "the king is dead\n" * 50,
         "bad.jsonl": '{"text": "ok"}\n{"txt": 1}\n', "bad.yaml": "train: [unclosed\n", "empty.pt": "",
     }
+    files["family.fasta"] = "".join(f">m{i}\nMKTAYIAKQRQISFVKSHFSRQ{'LV' * i}\n" for i in range(40))
+    files["unsplittable.fasta"] = "".join(f">{i}\nMKTAYIAKQRQISFVKSHFSRQ\n" for i in train_only_ids(12))
     for name, text in files.items():
         (w / name).write_text(text)
     for name in ("binary.fasta", "binary.txt"):
@@ -263,6 +274,13 @@ def workspace(tmp_path_factory):
         readonly.mkdir()
         readonly.chmod(0o555)
     return w, readonly
+
+
+def train_only_ids(n: int) -> list[str]:
+    """n ids that the id-hash split puts in the training set at finetune's data.valid_frac (0.1)."""
+    from protdidi.domains.protein.data import split_of
+
+    return [i for i in (f"u{k}" for k in range(1000)) if split_of(i, 0.1, 0.0) == "train"][:n]
 
 
 def expand(args: tuple, w: Path, readonly: Path) -> list[str]:

@@ -11,6 +11,7 @@ from protdidi.domains.protein.homology import (
     FIXED_Z,
     HOMOLOGY_COLUMNS,
     best_hits,
+    hit_pairs,
     homology_columns,
     is_near_copy,
     rate_ci,
@@ -53,6 +54,27 @@ def test_evalues_are_at_the_fixed_database_size_whatever_is_searched(planted):
     assert alone["bits"] == pytest.approx(hits[0]["bits"], rel=1e-3)
     assert alone["evalue"] == pytest.approx(hits[0]["evalue"], rel=0.05)  # Z = FIXED_Z in both
     assert FIXED_Z == 20_006
+
+
+def test_leave_one_out_finds_the_relative_not_itself():
+    rng = random.Random(1)
+    family = random_seqs(3, 120, rng)
+    family.append(mutate(family[0], 0.3, rng))  # 3 is 0's relative; 1 and 2 have none
+    hits = best_hits(family, family, leave_one_out=True)
+    assert hits[0]["target"] == 3 and hits[3]["target"] == 0 and hits[0]["evalue"] < 1e-3
+    assert all(h is None or (h["target"] != i and h["evalue"] > 1e-3) for i, h in ((1, hits[1]), (2, hits[2])))
+    assert best_hits(family, family)[1]["target"] == 1  # without it, each finds itself
+    with pytest.raises(ValueError, match="same list"):
+        best_hits(family[:2], family, leave_one_out=True)
+
+
+def test_hit_pairs_are_the_homology_graph_edges():
+    rng = random.Random(2)
+    seqs = random_seqs(4, 100, rng)
+    seqs.append(mutate(seqs[2], 0.2, rng))
+    edges = {(i, j) for i, j, e in hit_pairs(seqs, seqs, 1e-5) if i != j}
+    assert edges == {(2, 4), (4, 2)}
+    assert all(e < 1e-5 for *_, e in hit_pairs(seqs, seqs, 1e-5))
 
 
 def test_row_columns_and_their_interval(planted):

@@ -105,3 +105,45 @@ def test_the_gpu_teacher_config_trains_in_bf16_at_toy_size(tmp_path, toy_fasta):
     assert abs(losses["bf16"][0] - losses["fp32"][0]) < 0.05 * losses["fp32"][0]
     with pytest.raises(UserError, match="precision"):
         load_config(TeacherRunConfig, config, ["train.precision=fp16"])
+
+
+class Scripted:
+    """A task whose validation metric follows a script, to drive the trainer's early stop."""
+
+    def __init__(self, values):
+        self.values, self.evals = values, 0
+
+    def train_step(self, step):
+        return {"loss": 1.0}
+
+    def evaluate(self):
+        self.evals += 1
+        return {"valid_nelbo": self.values[self.evals - 1]}
+
+    def state_dict(self):
+        return {"evals": self.evals}
+
+    def load_state_dict(self, state):
+        self.evals = state["evals"]
+
+    def save(self, path, trainer_state):
+        path.mkdir(parents=True, exist_ok=True)
+        if trainer_state is not None:
+            torch.save(trainer_state, path / "trainer_state.pt")
+
+
+def test_patience_stops_after_that_many_evaluations_without_a_better_one_and_stays_stopped(tmp_path):
+    from protdidi.trainer import Trainer
+
+    values = [5.0, 4.0, 4.5, 4.2, 4.1, 3.0, 2.0, 1.0]
+    result = Trainer(Scripted(values), tmp_path, steps=8, eval_every=1, save_every=100, log_every=1,
+                     monitor="valid_nelbo", title="t", patience=3).run()
+    assert result["early_stopped"] and result["step"] == 5 and result["best"] == 4.0
+    log = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert log[-1] == {"step": 5, "early_stop": "no better valid_nelbo in 3 evaluations"}
+    again = Trainer(Scripted(values), tmp_path, steps=8, eval_every=1, save_every=100, log_every=1,
+                    monitor="valid_nelbo", title="t", resume=True, patience=3).run()
+    assert again["early_stopped"] and again["step"] == 5  # resumed: still stopped, nothing trained
+    full = Trainer(Scripted(values), tmp_path / "all", steps=8, eval_every=1, save_every=100, log_every=1,
+                   monitor="valid_nelbo", title="t").run()
+    assert "early_stopped" not in full and full["best"] == 1.0

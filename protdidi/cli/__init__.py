@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
 from protdidi.cli import (  # noqa: E402,F401  (registers the subcommands)
     distill,
     evaluate,
+    finetune,
     generate,
     train_evaluator,
     train_judge,

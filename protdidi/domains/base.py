@@ -103,6 +103,7 @@ class Domain:
     name: str = ""
     data_key: str = ""  # the config key that --data sets
     teacher_config: type = None  # the `train-teacher` config dataclass
+    finetune_config: Path | None = None  # the small-data YAML `finetune` starts from (None: this domain has none)
     distill_config: type = None  # the `distill` config dataclass (a `protdidi.methods.run.DistillRunConfig`)
     options: ClassVar[dict[str, frozenset[str]]] = {}  # command → the domain-specific CLI options it takes
 

@@ -36,6 +36,7 @@ class OptimConfig:
     eval_batch_size: int = 64
     precision: str = "fp32"  # or "bf16": the training forward under bf16 autocast (for GPUs; on CPUs without bf16
     #                          matrix units it is far slower); weights, optimiser state and evaluation stay fp32
+    patience: int | None = None  # stop after this many evaluations without a better validation NELBO (None: never)
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -50,6 +51,7 @@ class OptimConfig:
                 "warmup_steps, weight_decay and grad_clip must be >= 0")
         require(0 <= self.min_lr_frac <= 1 and all(0 <= b < 1 for b in self.betas),
                 "min_lr_frac must be in [0, 1] and betas in [0, 1)")
+        require(self.patience is None or self.patience >= 1, "patience must be >= 1 (or null: never stop early)")
 
 
 @torch.no_grad()

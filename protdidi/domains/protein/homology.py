@@ -51,21 +51,27 @@ def _block(seqs: list[str], prefix: str):
                               for i, s in enumerate(clean)]).digitize(Alphabet.amino())
 
 
-def best_hits(queries: list[str], database: list[str], progress: Callable[[int], None] | None = None
-              ) -> list[dict | None]:
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+
+
+def best_hits(queries: list[str], database: list[str], progress: Callable[[int], None] | None = None,
+              leave_one_out: bool = False) -> list[dict | None]:
     """Per query, its best phmmer hit in `database` (E-value at `FIXED_Z`, bit score, identity and query coverage
-    of the best domain, the target's index), or None when nothing scored E < `REPORT_EVALUE`."""
+    of the best domain, the target's index), or None when nothing scored E < `REPORT_EVALUE`. `leave_one_out`:
+    the queries are the database itself, and each query's own entry is never its hit (the best of the others)."""
     import pyhmmer
 
     if not queries:
         return []
+    if leave_one_out and queries != database:
+        raise ValueError("leave_one_out searches a set against itself: queries and database must be the same list")
     targets = _block(database, "t")
     out: list[dict | None] = [None] * len(queries)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-    for hits in pyhmmer.hmmer.phmmer(_block(queries, "q"), targets, cpus=cpus, Z=FIXED_Z, E=REPORT_EVALUE):
+    for hits in pyhmmer.hmmer.phmmer(_block(queries, "q"), targets, cpus=_cpus(), Z=FIXED_Z, E=REPORT_EVALUE):
         i = _index(hits.query.name)
-        if len(hits):
-            best = hits[0]
+        best = next((h for h in hits if not (leave_one_out and _index(h.name) == i)), None)
+        if best is not None:
             ali = best.best_domain.alignment
             columns = len(ali.identity_sequence)
             same = sum(ch.isalpha() for ch in ali.identity_sequence)
@@ -73,6 +79,23 @@ def best_hits(queries: list[str], database: list[str], progress: Callable[[int],
                       "identity": same / max(columns, 1),
                       "coverage": (ali.hmm_to - ali.hmm_from + 1) / max(ali.hmm_length, 1),
                       "target": _index(best.name)}
+        if progress is not None:
+            progress(1)
+    return out
+
+
+def hit_pairs(queries: list[str], database: list[str], evalue: float,
+              progress: Callable[[int], None] | None = None) -> list[tuple[int, int, float]]:
+    """Every (query index, target index, E-value) whose phmmer hit has E < `evalue` (at `FIXED_Z`), e.g. the edges
+    of a homology graph when the database is the queries."""
+    import pyhmmer
+
+    if not queries:
+        return []
+    out = []
+    for hits in pyhmmer.hmmer.phmmer(_block(queries, "q"), _block(database, "t"), cpus=_cpus(), Z=FIXED_Z, E=evalue):
+        i = _index(hits.query.name)
+        out += [(i, _index(h.name), float(h.evalue)) for h in hits if h.evalue < evalue]
         if progress is not None:
             progress(1)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from protdidi.assets import ASSETS
 from protdidi.domains.base import Domain, Tally
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
@@ -18,6 +19,7 @@ class ProteinDomain(Domain):
     name = "protein"
     data_key = "data.fasta"
     teacher_config = TeacherRunConfig
+    finetune_config = ASSETS / "configs" / "finetune-family.yaml"
     distill_config = ProteinDistillConfig
     options: ClassVar[dict[str, frozenset[str]]] = {
         "generate": frozenset({"template", "redesign", "motif"}),

@@ -72,6 +72,25 @@ def build_model(domain, cfg: TeacherRunConfig) -> EsmDenoiser:
     return EsmDenoiser.from_config(arch, vocab)
 
 
+MIN_RECORDS = 10  # fewer sequences cannot be split into training and validation sets worth the name
+
+
+def checked_splits(data: DataConfig) -> dict:
+    """The FASTA's train/valid/test split (by id hash), refused with what to change when it is too small."""
+    records = read_fasta(data.fasta)
+    if len(records) < MIN_RECORDS:
+        raise UserError(f"{data.fasta}: {len(records)} sequence{'s' * (len(records) != 1)}; training needs at least "
+                        f"{MIN_RECORDS} (50 or more for a family)")
+    splits = split_records(records, data.valid_frac, data.test_frac)
+    for name, purpose, key in (("train", "training", None), ("valid", "validation", "data.valid_frac")):
+        if not splits[name]:
+            change = f"add sequences or raise {key} (now {data.valid_frac:g})" if key else \
+                "add sequences or lower data.valid_frac and data.test_frac"
+            raise UserError(f"{data.fasta}: its {len(records)} sequences leave none for {purpose} at "
+                            f"data.valid_frac={data.valid_frac:g}, data.test_frac={data.test_frac:g}; {change}")
+    return splits
+
+
 def train_teacher(domain, cfg: TeacherRunConfig, run_dir: Path, resume: bool = False,
                   stop_at: int | None = None) -> dict:
     """Train, then write `report.json` with validation/test NELBO perplexity and the unigram baseline.
@@ -79,9 +98,7 @@ def train_teacher(domain, cfg: TeacherRunConfig, run_dir: Path, resume: bool = F
     `stop_at` ends this invocation after that step (checkpointed, resumable) without changing the run's
     schedule, e.g. to split a long run across sessions; the report is written only when the run is done."""
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.train.seed)
-    splits = split_records(read_fasta(cfg.data.fasta), cfg.data.valid_frac, cfg.data.test_frac)
-    if not splits["train"] or not splits["valid"]:
-        raise UserError(f"{cfg.data.fasta}: too few records for a train/valid split")
+    splits = checked_splits(cfg.data)
     sets = {k: TokenizedSet.from_records(v).seqs for k, v in splits.items()}
     lengths = length_histogram(splits["train"], cfg.data.max_length)
     schedule = make_schedule(to_dict(cfg.schedule))
