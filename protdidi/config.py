@@ -149,12 +149,24 @@ def check_run_dir(run_dir: Path, cfg, resume: bool, extendable: tuple[str, str])
     if not (run_dir / "config.yaml").exists():
         raise UserError(f"{run_dir}: nothing to resume (no config.yaml)")
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
-    now = yaml.safe_load(yaml.safe_dump(to_dict(cfg)))  # tuples → lists, as YAML stored them
+    now = without_new_nulls(yaml.safe_load(yaml.safe_dump(to_dict(cfg))), saved)  # tuples → lists, as YAML has them
     section, key = extendable
     for d in (saved, now):
         d.get(section, {}).pop(key, None)
     if saved != now:
         raise UserError(f"{run_dir}: the config differs from the one this run started with; resume refused")
+
+
+def without_new_nulls(now: dict, saved: dict) -> dict:
+    """`now` without the keys that `saved` lacks and that hold None: a setting added to a config class after a run
+    started (off by default) does not make that run's config differ."""
+    out = {}
+    for key, value in now.items():
+        if isinstance(value, dict) and isinstance(saved.get(key), dict):
+            out[key] = without_new_nulls(value, saved[key])
+        elif key in saved or value is not None:
+            out[key] = value
+    return out
 
 
 def check_fresh_run_dir(run_dir: Path) -> None:

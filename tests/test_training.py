@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+import yaml
 from fixtures import kill_after_first_checkpoint
 
 from protdidi.config import load_config
@@ -147,3 +148,14 @@ def test_patience_stops_after_that_many_evaluations_without_a_better_one_and_sta
     full = Trainer(Scripted(values), tmp_path / "all", steps=8, eval_every=1, save_every=100, log_every=1,
                    monitor="valid_nelbo", title="t").run()
     assert "early_stopped" not in full and full["best"] == 1.0
+
+
+def test_resume_accepts_a_run_saved_before_a_setting_that_is_off_by_default(tmp_path, toy_fasta):
+    """A run whose config.yaml predates `train.patience` (None: off) resumes; a real change is still refused."""
+    PROTEIN.train_teacher(toy_cfg(toy_fasta, 8), tmp_path / "run", stop_at=4)
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    del saved["train"]["patience"]
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    assert PROTEIN.train_teacher(toy_cfg(toy_fasta, 8), tmp_path / "run", resume=True)["model"] == "run"
+    with pytest.raises(UserError, match="differs"):
+        PROTEIN.train_teacher(toy_cfg(toy_fasta, 8, ["train.patience=3"]), tmp_path / "run", resume=True)
