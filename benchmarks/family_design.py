@@ -27,14 +27,13 @@ Writes benchmarks/results/family_design.{json,md,png}; rows are kept in benchmar
 
 from __future__ import annotations
 
+import functools
 import json
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
 from bench import (
     RESULTS,
     ROOT,
@@ -49,66 +48,10 @@ from bench import (
     table,
 )
 from families import FAMILIES
+from family import distilled, family_members, finetuned, homology, sample, write_fasta_once
 
 MODEL_ROWS = [("default", 16), ("teacher", 16), ("teacher", 256), ("student", 4), ("student", 8), ("student", 16)]
 SETS = ("natural", "shuffled", "default", "teacher", "student", "hmm")
-
-
-def family_members(family: dict) -> tuple[list, list]:
-    """(training, held-out) records of a family, from the shipped CATH FASTA."""
-    from protdidi.domains.protein.data import default_cath_fasta
-    from protdidi.domains.protein.fasta import read_fasta
-
-    by_id = {r.id: r for r in read_fasta(default_cath_fasta())}
-    return [by_id[i] for i in family["train"]], [by_id[i] for i in family["held_out"]]
-
-
-def write_fasta_once(path: Path, records) -> Path:
-    from protdidi.domains.protein.fasta import write_fasta
-
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_fasta(records, path)
-    return path
-
-
-def finetuned(name: str, train_fasta: Path, args) -> Path:
-    """The family teacher's best checkpoint: `protdidi finetune` with the packaged defaults and `--finetune-set`
-    (kept; an unfinished run is resumed)."""
-    from protdidi.config import load_config
-    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-
-    run = args.runs / name / "teacher"
-    if not (run / "report.json").is_file():
-        cfg = load_config(PROTEIN.teacher_config, PROTEIN.finetune_config,
-                          [f"data.fasta={train_fasta}", *args.finetune_set])
-        PROTEIN.train_teacher(cfg, run, resume=(run / "last").is_dir())
-    return run / "best"
-
-
-def distilled(name: str, teacher: Path, train_fasta: Path, args) -> Path:
-    """The family IDLM student's best checkpoint (configs/idlm-protein.yaml, the family teacher, its members)."""
-    from protdidi.config import load_config
-    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.methods.run import run_distillation
-
-    run = args.runs / name / "idlm"
-    if not (run / "report.json").is_file():
-        cfg = load_config(PROTEIN.distill_config, ROOT / "configs" / "idlm-protein.yaml",
-                          [f"teacher={teacher}", f"data.fasta={train_fasta}", *args.distill_set])
-        run_distillation(PROTEIN, cfg, run, resume=(run / "last").is_dir())
-    return run / "best"
-
-
-def sample(spec: str, lengths: list[int], nfe: int, args) -> tuple[list[str], float]:
-    """One sequence per length from model `spec` (ancestral, `args.seed`): the sequences and sampling seconds."""
-    from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.generation import generate_rows
-
-    model = PROTEIN.load_model(spec)
-    gen = generate_rows(model, lengths, nfe, torch.Generator().manual_seed(args.seed), args.batch_size,
-                        progress=False)
-    return [model.denoiser.vocab.decode(row) for row in gen.rows], gen.seconds
 
 
 def hmm_samples(train: list[str], n: int, seed: int) -> tuple[list[str], float]:
@@ -128,28 +71,20 @@ def hmm_samples(train: list[str], n: int, seed: int) -> tuple[list[str], float]:
     return seqs, time.perf_counter() - t0
 
 
-def homology(seqs: list[str], held_out: list[str], train: list[str], seed: int, natural: bool) -> dict:
-    """The family columns: hits among the held-out members (the natural row: among the others) and the training
-    members, near copies of training members, median identity to the nearest training member."""
-    from protdidi.domains.protein.homology import best_hits, is_hit, is_near_copy, rate_ci
+@functools.cache
+def split_reference():
+    """The CATH test split's `Reference` (composition and the rest), which the sequence measures compare with."""
+    from protdidi.domains.protein.data import default_cath_splits
+    from protdidi.domains.protein.rows import Reference
 
-    held = best_hits(seqs, held_out, leave_one_out=natural)
-    trained = best_hits(seqs, train)
-    flags = [is_hit(h) for h in held]
-    return {"hit_rate": sum(flags) / len(flags), "hit_rate_ci95": rate_ci(flags, seed),
-            "hit_rate_train": sum(map(is_hit, trained)) / len(trained),
-            "near_copy_rate": sum(map(is_near_copy, trained)) / len(trained),
-            "median_identity_train": statistics.median(h["identity"] if h else 0.0 for h in trained)}
+    return Reference.of([r.seq for r in default_cath_splits("--fasta")["test"]])
 
 
 def quality(label: str, seqs: list[str], judge, args) -> dict:
     """The judge's pseudo-perplexity and metapredict's disordered residues of a set."""
-    from protdidi.domains.protein.data import default_cath_splits
-    from protdidi.domains.protein.rows import Reference, scored_row
+    from protdidi.domains.protein.rows import scored_row
 
-    if not hasattr(args, "reference"):
-        args.reference = Reference.of([r.seq for r in default_cath_splits("--fasta")["test"]])
-    row, _ = scored_row(label, seqs, args.reference, judge, args.pppl_n, args.seed, progress=False)
+    row, _ = scored_row(label, seqs, split_reference(), judge, args.pppl_n, args.seed, progress=False)
     return {k: row[k] for k in ("judge_pppl", "judge_pppl_ci95", "disorder_fraction", "disorder_fraction_ci95",
                                 "entropy_bits", "mean_length") if k in row}
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import RESULTS, ROOT, command_line
 from families import FAMILIES
-from family_design import family_members, finetuned, homology, sample, write_fasta_once
+from family import family_members, finetuned, homology, sample, write_fasta_once
 
 
 def main() -> None:

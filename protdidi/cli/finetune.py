@@ -7,7 +7,7 @@ import json
 import click
 
 from protdidi.cli import cli
-from protdidi.cli.options import KeyValue, domain_option
+from protdidi.cli.options import domain_option, run_dir_options
 
 
 @cli.command()
@@ -19,11 +19,7 @@ from protdidi.cli.options import KeyValue, domain_option
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="YAML",
               help="Start from this YAML instead of the small-data defaults (protdidi/assets/configs/"
                    "finetune-family.yaml in the installed package); RUN_DIR/config.yaml keeps what ran.")
-@click.option("--set", "overrides", multiple=True, type=KeyValue(), help="Override a config key, e.g. train.steps=800.")
-@click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False), metavar="RUN_DIR")
-@click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its last checkpoint.")
-@click.option("--stop-at", type=int, default=None, metavar="STEP",
-              help="Checkpoint and stop after STEP; finish later with --resume.")
+@run_dir_options
 def finetune(domain, family, init, config_path, overrides, run_dir, resume, stop_at):
     """Fine-tune a teacher on FAMILY.fasta (one protein family, 50 to 5,000 sequences).
 

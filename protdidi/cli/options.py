@@ -43,23 +43,31 @@ def data_override(domain, data: str | None) -> list[str]:
     return [f"{domain.data_key}={data}"] if data else []
 
 
+def run_dir_options(f):
+    """The options of every training run after its inputs: --set, -o RUN_DIR, --resume, --stop-at."""
+    for option in reversed([
+        click.option("--set", "overrides", multiple=True, type=KeyValue(),
+                     help="Override a config key, e.g. train.lr=3e-4."),
+        click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False), metavar="RUN_DIR"),
+        click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its last checkpoint."),
+        click.option("--stop-at", type=int, default=None, metavar="STEP",
+                     help="Checkpoint and stop after STEP (the schedule still spans all steps); "
+                          "finish later with --resume."),
+    ]):
+        f = option(f)
+    return f
+
+
 def run_options(example_config: str):
-    """The options every training command shares: --config, --data, --set, -o RUN_DIR, --resume, --stop-at."""
+    """The options every training command shares: --config, --data, then `run_dir_options`."""
 
     def decorate(f):
+        f = run_dir_options(f)
         for option in reversed([
             click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, metavar="YAML",
                          help=f"Run config ({example_config}); defaults are used for keys it omits."),
             click.option("--data", default=None, metavar="FASTA|TEXT",
                          help="Training data: a FASTA (proteins; data.fasta) or a text file/dir (text; data.path)."),
-            click.option("--set", "overrides", multiple=True, type=KeyValue(),
-                         help="Override a config key, e.g. train.lr=3e-4."),
-            click.option("-o", "--output", "run_dir", required=True, type=click.Path(file_okay=False),
-                         metavar="RUN_DIR"),
-            click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its last checkpoint."),
-            click.option("--stop-at", type=int, default=None, metavar="STEP",
-                         help="Checkpoint and stop after STEP (the schedule still spans all steps); "
-                              "finish later with --resume."),
         ]):
             f = option(f)
         return f
