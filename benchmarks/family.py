@@ -37,9 +37,9 @@ def write_fasta_once(path: Path, records) -> Path:
     return path
 
 
-def finetuned(name: str, train_fasta: Path, args) -> Path:
+def finetuned(name: str, train_fasta: Path, args, stop_at: int | None = None) -> Path:
     """The family teacher's best checkpoint: `protdidi finetune` with the packaged defaults and `--finetune-set`
-    (kept; an unfinished run is resumed)."""
+    (kept; an unfinished run is resumed; `stop_at` pauses it after that step)."""
     from protdidi.config import load_config
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
@@ -47,7 +47,7 @@ def finetuned(name: str, train_fasta: Path, args) -> Path:
     if not (run / "report.json").is_file():
         cfg = load_config(PROTEIN.teacher_config, PROTEIN.finetune_config,
                           [f"data.fasta={train_fasta}", *args.finetune_set])
-        PROTEIN.train_teacher(cfg, run, resume=(run / "last").is_dir())
+        PROTEIN.train_teacher(cfg, run, resume=(run / "last").is_dir(), stop_at=stop_at)
     return run / "best"
 
 

@@ -4,12 +4,15 @@ judge, no metapredict), so that settings can be compared in minutes of sampling 
     python benchmarks/family_recipe.py --family cath-f5 --tag lr5e-4                             # the defaults
     python benchmarks/family_recipe.py --family cath-f5 --tag lr2e-3 --set train.lr=0.002
     python benchmarks/family_recipe.py --family cath-f5 --tag base --init teacher                # no fine-tune
+    python benchmarks/family_recipe.py --family cath-f5 --tag long --set train.patience=null --stages 500,1000,2000
 
 Fine-tunes on the family's training members with the packaged small-data defaults and `--set` overrides (run in
 runs/family-recipe/TAG/FAMILY/teacher, resumed when unfinished), or takes `--init` as it is; samples `--n`
 sequences at each `--nfe` (ancestral, lengths drawn from the training members, seed 0) and appends one JSON line
 to benchmarks/results/family_recipe.jsonl: the setting, its steps and best validation perplexity, and per NFE the
 columns of family_design.py (hit rate among held-out and training members, near copies, median identity).
+`--stages S1,S2,...` trains to each step in turn (the run's schedule unchanged) and samples its latest weights at
+each, one line per stage: the fine-tune's course from learning the family to copying it.
 """
 
 from __future__ import annotations
@@ -32,27 +35,46 @@ def main() -> None:
     parser.add_argument("--init", default=None, help="sample this model as it is instead of fine-tuning")
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--nfe", default="64", help="comma-separated")
+    parser.add_argument("--stages", default=None, help="comma-separated steps: sample the latest weights at each")
     args = parser.parse_args()
     family = next(f for f in json.loads(FAMILIES.read_text())["families"] if f["name"] == args.family)
     train_records, held_records = family_members(family)
     train, held = [r.seq for r in train_records], [r.seq for r in held_records]
     ns = argparse.Namespace(runs=ROOT / "runs" / "family-recipe" / args.tag, finetune_set=args.set, seed=0,
                             batch_size=16)
-    spec = args.init or str(finetuned(args.family, write_fasta_once(ns.runs / args.family / "train.fasta",
-                                                                    train_records), ns))
+    if args.init is not None:
+        record(args, ns, args.init, train, held, {})
+    elif args.stages is None:
+        best = finetuned(args.family, write_fasta_once(ns.runs / args.family / "train.fasta", train_records), ns)
+        record(args, ns, str(best), train, held, fine_tune_summary(best.parent))
+    else:
+        for stage in (int(x) for x in args.stages.split(",")):
+            last = finetuned(args.family, write_fasta_once(ns.runs / args.family / "train.fasta", train_records),
+                             ns, stop_at=stage).parent / "last"
+            record(args, ns, str(last), train, held, fine_tune_summary(last.parent, stage) | {"stage": stage})
+
+
+def fine_tune_summary(run: Path, upto: int | None = None) -> dict:
+    """Steps trained, the latest training loss, the latest and best validation perplexity (up to step `upto`)."""
+    log = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines())
+           if upto is None or r.get("step", 0) <= upto]
+    valid = [r["valid_ppl"] for r in log if "valid_ppl" in r]
+    losses = [r["loss"] for r in log if "loss" in r]
+    return {"steps": max(r.get("step", 0) for r in log), "train_loss": losses[-1] if losses else None,
+            "valid_ppl": valid[-1] if valid else None, "best_valid_ppl": min(valid) if valid else None,
+            "early_stopped": any("early_stop" in r for r in log)}
+
+
+def record(args, ns, spec: str, train: list[str], held: list[str], summary: dict) -> None:
+    """Sample `spec` at each NFE (lengths drawn from the training members, seed 0) and append one result line."""
     line = {"command": command_line(), "family": args.family, "tag": args.tag, "set": args.set, "model": spec}
-    if args.init is None:
-        run = Path(spec).parent
-        report = json.loads((run / "report.json").read_text())
-        log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
-        line |= {"steps": max(r["step"] for r in log), "valid_ppl": report["valid"]["nelbo_ppl"],
-                 "early_stopped": any("early_stop" in r for r in log)}
+    line |= summary
     rng = random.Random(0)
     lengths = [len(rng.choice(train)) for _ in range(args.n)]
     for nfe in (int(x) for x in args.nfe.split(",")):
         seqs, _ = sample(spec, lengths, nfe, ns)
         line[f"nfe_{nfe}"] = homology(seqs, held, train, 0, natural=False)
-    print(json.dumps(line))
+    print(json.dumps(line), flush=True)
     with open(RESULTS / "family_recipe.jsonl", "a") as f:
         f.write(json.dumps(line) + "\n")
 
