@@ -136,21 +136,23 @@ def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], fl
     """`args.per_bucket` sequences at each bucket length (bucket k uses seed `args.seed + k`): the sequences,
     the summed sampling seconds and the sampler's counters averaged over buckets."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
 
     seqs, seconds, extra = [], 0.0, {}
     for k, length in enumerate(args.buckets):
-        rep = PROTEIN.generate(model, args.per_bucket, nfe, length, args.seed + k, args.batch_size, sampler,
-                               args.device, progress=False)
+        rep = generate(PROTEIN, model, Request(args.per_bucket, nfe, args.seed + k, length,
+                                               batch_size=args.batch_size, sampler=sampler, device=args.device))
         seqs += [r.seq for r in rep.records]
-        seconds += rep.tokens.seconds
-        for key, value in rep.tokens.extra.items():
+        seconds += rep.seconds
+        for key, value in rep.extra.items():
             extra[key] = extra.get(key, 0.0) + value / len(args.buckets)
     return seqs, seconds, extra
 
 
 def disorder_cells(row: dict) -> str:
     """metapredict's three measures of a row with their intervals, as Markdown cells."""
-    from protdidi.domains.protein.report import DISORDER_COLUMNS, with_ci
+    from protdidi.domains.protein.evaluation.report import DISORDER_COLUMNS, with_ci
 
     return " | ".join(with_ci(row[c], row[f"{c}_ci95"], fmt) if c in row else "–"
                       for c, (_, fmt) in DISORDER_COLUMNS.items())
@@ -159,7 +161,7 @@ def disorder_cells(row: dict) -> str:
 def judge_ratio(details: dict, a: str, b: str, seed: int) -> dict:
     """Set `a` against set `b` under the judge: the ratio of pooled pseudo-perplexities with a 95% bootstrap
     interval, each set resampled within its length buckets (`details` as `Scorer.details` holds them)."""
-    from protdidi.domains.protein.rows import scored_pppl
+    from protdidi.domains.protein.evaluation.report_rows import scored_pppl
     from protdidi.stats import bootstrap_ratio_ci
 
     return bootstrap_ratio_ci(scored_pppl(details[a], by_length=True), scored_pppl(details[b], by_length=True),
@@ -168,7 +170,7 @@ def judge_ratio(details: dict, a: str, b: str, seed: int) -> dict:
 
 def disorder_differences(details: dict, a: str, b: str, seed: int) -> dict:
     """Set `a` minus set `b` in each of metapredict's measures, with 95% bootstrap intervals."""
-    from protdidi.domains.protein.disorder import DisorderScores
+    from protdidi.domains.protein.evaluation.disorder import DisorderScores
 
     first, second = (DisorderScores.from_json(details[k]["disorder"]) for k in (a, b))
     return first.differences(second, seed)
@@ -177,8 +179,8 @@ def disorder_differences(details: dict, a: str, b: str, seed: int) -> dict:
 def cath_splits(args) -> tuple[list[str], list[str], object]:
     """The CATH training and test sequences (`args.fasta` or the shipped copy) and the test split's `Reference`."""
     from protdidi.domains.protein.data import default_cath_fasta, split_records
+    from protdidi.domains.protein.evaluation.report_rows import Reference
     from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.domains.protein.rows import Reference
 
     split = split_records(read_fasta(args.fasta or default_cath_fasta()))
     test = [r.seq for r in split["test"]]
@@ -187,7 +189,7 @@ def cath_splits(args) -> tuple[list[str], list[str], object]:
 
 def homology_of(seqs: list[str], train: list[str], seed: int) -> tuple[dict, list[bool]]:
     """`evaluate`'s homology columns of a set (phmmer against the CATH training split) and its per-sequence hits."""
-    from protdidi.domains.protein.homology import best_hits, homology_columns, is_hit
+    from protdidi.domains.protein.evaluation.homology import best_hits, homology_columns, is_hit
 
     hits = best_hits(seqs, train)
     return homology_columns(hits, seed), [is_hit(h) for h in hits]
@@ -203,7 +205,7 @@ def homology_difference(details: dict, a: str, b: str, seed: int) -> dict:
 
 def homology_cells(row: dict) -> list[str]:
     """A row's homology hit rate (95% interval) and near-copy rate as Markdown cells ("–" where not measured)."""
-    from protdidi.domains.protein.report import with_ci
+    from protdidi.domains.protein.evaluation.report import with_ci
 
     if "homology_hit_rate" not in row:
         return ["–", "–"]
@@ -221,7 +223,7 @@ def add_columns(args, stem: str, sets: Callable, columns: Callable[[str, list[st
     (label, sequences) with the saved settings (buckets, per_bucket, seed), each set is checked to be the saved one
     (its sequence-only metrics must match exactly, else stop), then `columns(label, sequences)` joins its row.
     The command that did it is kept as `<what>_command`."""
-    from protdidi.domains.protein.rows import sequence_metrics
+    from protdidi.domains.protein.evaluation.report_rows import sequence_metrics
 
     saved = json.loads((Path(args.out) / f"{stem}.json").read_text())
     for key in ("buckets", "per_bucket", "seed"):
@@ -245,7 +247,7 @@ class Scorer:
     pseudo-perplexity subset among them) stay in `details[label]`."""
 
     def __init__(self, args):
-        from protdidi.domains.protein.judges import load_judge
+        from protdidi.domains.protein.evaluation.judge_loading import load_judge
         from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
         self.args, self.rows, self.details = args, [], {}
@@ -255,7 +257,7 @@ class Scorer:
 
     def score(self, label: str, seqs: list[str], extra: dict) -> dict:
         from protdidi.domains.protein.alphabet import encode_protein
-        from protdidi.domains.protein.rows import row_metrics
+        from protdidi.domains.protein.evaluation.report_rows import row_metrics
         from protdidi.tasks.mdlm import evaluate_nelbo
 
         row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,

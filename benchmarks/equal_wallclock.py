@@ -34,15 +34,14 @@ from bench import (
     table,
 )
 
-from protdidi.generation import chunk_generator, generate_rows
-from protdidi.loaded import build_sampler
+from protdidi.generation.driver import build_sampler, chunk_generator, generate_rows
 
 
 def timed(model, lengths: list[int], nfe: int, args) -> float:
     """Seconds to sample `lengths` at `nfe` (the job `generate --n len(lengths)` runs, first chunk's generator)."""
     engine = build_sampler(model, "ancestral")
     start = time.perf_counter()
-    generate_rows(model, lengths, nfe, chunk_generator(args.seed, 0), args.batch_size, progress=False, engine=engine)
+    generate_rows(model, lengths, nfe, chunk_generator(args.seed, 0), args.batch_size, engine, progress=False)
     return time.perf_counter() - start
 
 
@@ -105,7 +104,7 @@ def verdict(judge: dict, disorder: dict, homology: dict) -> str:
 
 
 def markdown(result: dict) -> str:
-    from protdidi.domains.protein.report import DISORDER_COLUMNS, with_ci
+    from protdidi.domains.protein.evaluation.report import DISORDER_COLUMNS, with_ci
 
     lines = [f"# Equal wall-clock: {result['candidate']} against the default {result['default']}", "",
              f"Command: `{result['command']}`  ",

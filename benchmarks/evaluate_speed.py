@@ -41,7 +41,7 @@ def timed(command: list[str], env: dict) -> float:
 
 def novelty_parity(n_per_group: int, seed: int) -> dict:
     from protdidi.domains.protein.data import default_cath_splits
-    from protdidi.domains.protein.novelty import mmseqs_search, python_search
+    from protdidi.domains.protein.evaluation.novelty import mmseqs_search, python_search
 
     split = default_cath_splits("--fasta")
     train, test = [r.seq for r in split["train"]], [r.seq for r in split["test"]]

@@ -38,7 +38,7 @@ def search(seqs: list[str], evalue: float, edges_file: Path) -> list[tuple[int, 
     """The homology graph's undirected edges (i < j), from `edges_file` when it holds this search's."""
     from tqdm import tqdm
 
-    from protdidi.domains.protein.homology import FIXED_Z, hit_pairs
+    from protdidi.domains.protein.evaluation.homology import FIXED_Z, hit_pairs
 
     key = {"n": len(seqs), "evalue": evalue, "z": FIXED_Z,
            "sha256": hashlib.sha256("\n".join(seqs).encode()).hexdigest()}

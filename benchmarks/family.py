@@ -55,7 +55,7 @@ def distilled(name: str, teacher: Path, train_fasta: Path, args) -> Path:
     """The family IDLM student's best checkpoint (configs/idlm-protein.yaml, the family teacher, its members)."""
     from protdidi.config import load_config
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.methods.run import run_distillation
+    from protdidi.methods.distillation import run_distillation
 
     run = args.runs / name / "idlm"
     if not (run / "report.json").is_file():
@@ -68,7 +68,7 @@ def distilled(name: str, teacher: Path, train_fasta: Path, args) -> Path:
 def sample(spec: str, lengths: list[int], nfe: int, args) -> tuple[list[str], float]:
     """One sequence per length from model `spec` (ancestral, `args.seed`): the sequences and sampling seconds."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.generation import generate_rows
+    from protdidi.generation.driver import generate_rows
 
     model = PROTEIN.load_model(spec)
     gen = generate_rows(model, lengths, nfe, torch.Generator().manual_seed(args.seed), args.batch_size,
@@ -79,7 +79,7 @@ def sample(spec: str, lengths: list[int], nfe: int, args) -> tuple[list[str], fl
 def homology(seqs: list[str], held_out: list[str], train: list[str], seed: int, natural: bool) -> dict:
     """The family columns: hits among the held-out members (the natural row: among the others) and the training
     members, near copies of training members, median identity to the nearest training member."""
-    from protdidi.domains.protein.homology import best_hits, is_hit, is_near_copy, rate_ci
+    from protdidi.domains.protein.evaluation.homology import best_hits, is_hit, is_near_copy, rate_ci
 
     held = best_hits(seqs, held_out, leave_one_out=natural)
     trained = best_hits(seqs, train)

@@ -75,14 +75,14 @@ def hmm_samples(train: list[str], n: int, seed: int) -> tuple[list[str], float]:
 def split_reference():
     """The CATH test split's `Reference` (composition and the rest), which the sequence measures compare with."""
     from protdidi.domains.protein.data import default_cath_splits
-    from protdidi.domains.protein.rows import Reference
+    from protdidi.domains.protein.evaluation.report_rows import Reference
 
     return Reference.of([r.seq for r in default_cath_splits("--fasta")["test"]])
 
 
 def quality(label: str, seqs: list[str], judge, args) -> dict:
     """The judge's pseudo-perplexity and metapredict's disordered residues of a set."""
-    from protdidi.domains.protein.rows import scored_row
+    from protdidi.domains.protein.evaluation.report_rows import scored_row
 
     row, _ = scored_row(label, seqs, split_reference(), judge, args.pppl_n, args.seed, progress=False)
     return {k: row[k] for k in ("judge_pppl", "judge_pppl_ci95", "disorder_fraction", "disorder_fraction_ci95",
@@ -133,7 +133,7 @@ def run_family(family: dict, judge, args) -> list[dict]:
 
 
 def run(args) -> dict:
-    from protdidi.domains.protein.judges import load_judge
+    from protdidi.domains.protein.evaluation.judge_loading import load_judge
 
     families = json.loads(FAMILIES.read_text())["families"]
     chosen = [f for f in families if not args.families or f["name"] in args.families]
@@ -162,7 +162,7 @@ def goal(rows: list[dict], family: str) -> str:
 
 
 def markdown(result: dict) -> str:
-    from protdidi.domains.protein.report import with_ci
+    from protdidi.domains.protein.evaluation.report import with_ci
 
     lines = ["# Family design: fine-tune, distil, and does it belong to the family?", "",
              f"Command: `{result['command']}`  ",

@@ -72,7 +72,7 @@ def one_run(teacher: str, method: str, precision: str, args, work: Path) -> dict
     from protdidi.config import load_config
     from protdidi.domains.protein.distill import ProteinDistillConfig
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.methods.run import run_distillation
+    from protdidi.methods.distillation import run_distillation
 
     far = args.iters + 1
     cfg = load_config(ProteinDistillConfig, None, [

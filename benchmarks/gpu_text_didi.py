@@ -162,6 +162,8 @@ def score(args) -> None:
     from protdidi.domains.text.plugin import DOMAIN as TEXT
     from protdidi.domains.text.teacher import TextDataConfig, load_windows
     from protdidi.domains.text.tokenizer import decode
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     work, label = Path(args.work), args.score
@@ -169,8 +171,8 @@ def score(args) -> None:
     rows = []
 
     def add(model, nfe: int, **where) -> None:
-        gen = TEXT.generate(model, args.n, nfe, None, 0, 32, "ancestral", device=device, progress=False)
-        rows.append({**where, "nfe": nfe, "seconds": round(gen.tokens.seconds, 2),
+        gen = generate(TEXT, model, Request(args.n, nfe, 0, batch_size=32, device=device))
+        rows.append({**where, "nfe": nfe, "seconds": round(gen.seconds, 2),
                      **score_texts(gen.records, lm, 32, device)})
 
     if label == "teacher":

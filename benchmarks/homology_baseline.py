@@ -19,9 +19,11 @@ import time
 from bench import RESULTS, add_replot, command_line, machine, run_or_load, save_markdown, table
 
 from protdidi.domains.protein.data import default_cath_splits
-from protdidi.domains.protein.homology import best_hits, homology_columns
+from protdidi.domains.protein.evaluation.homology import best_hits, homology_columns
+from protdidi.domains.protein.evaluation.report import with_ci
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-from protdidi.domains.protein.report import with_ci
+from protdidi.generation.driver import generate
+from protdidi.generation.request import Request
 
 MODELS = (("teacher", 16), ("didi", 16), ("idlm", 16), ("idlm", 4))
 
@@ -36,7 +38,7 @@ def run(args) -> dict:
     for name, nfe in MODELS:
         model = PROTEIN.load_model(name)
         t0 = time.perf_counter()
-        gen = PROTEIN.generate(model, args.n, nfe, None, args.seed, 16, progress=False)
+        gen = generate(PROTEIN, model, Request(args.n, nfe, args.seed))
         sets.append((model.name, nfe, [r.seq for r in gen.records]))
         print(f"{model.name} NFE {nfe}: {time.perf_counter() - t0:.0f} s", flush=True)
     rows = []

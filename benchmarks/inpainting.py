@@ -96,7 +96,7 @@ def natives(args) -> list[tuple[str, str]]:
 class Judge:
     def __init__(self, spec):
         from protdidi.domains.protein.alphabet import protein_vocab
-        from protdidi.domains.protein.judges import load_judge
+        from protdidi.domains.protein.evaluation.judge_loading import load_judge
 
         self.judge, self.vocab = load_judge(spec), protein_vocab()
 
@@ -150,13 +150,16 @@ def with_homology(row_file: Path, native: list[tuple[str, str]], designed: list[
 def design(name: str, sampler: str, nfe: int, native: list[tuple[str, str]], templates: list[str], task: str, args):
     """The designed sequences of one row, their sampling seconds and the sampler's counters."""
     from protdidi.api import load_model
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
 
     model = load_model(name)
     fasta = Path(tempfile.mkdtemp()) / f"{task}-templates.fasta"  # what `--template FILE` reads
     fasta.write_text("".join(f">{nid}\n{t}\n" for (nid, _), t in zip(native, templates, strict=True)))
-    result = model.domain.generate(model.loaded, 1, nfe, None, args.seed, args.batch_size, sampler, args.device,
-                                   progress=False, condition={"template": str(fasta)})
-    return [r.seq for r in result.records], result.tokens.seconds, result.tokens.extra
+    result = generate(model.domain, model.loaded, Request(1, nfe, args.seed, template=str(fasta),
+                                                          batch_size=args.batch_size, sampler=sampler,
+                                                          device=args.device))
+    return [r.seq for r in result.records], result.seconds, result.extra
 
 
 def run(args) -> dict:

@@ -52,9 +52,9 @@ def compare(natural: dict, other: dict, paired: bool) -> dict:
 def run(args) -> dict:
     from protdidi.domains.protein.alphabet import protein_vocab
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
+    from protdidi.domains.protein.evaluation.judge_loading import load_judge
+    from protdidi.domains.protein.evaluation.judge_training import sample_cropped, shuffled_copies
     from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.domains.protein.judge import sample_cropped, shuffled_copies
-    from protdidi.domains.protein.judges import load_judge
     from protdidi.evaluation.pppl import exact_pppl
     from protdidi.tasks.mdlm import unigram_nll
 

@@ -47,9 +47,9 @@ def masked_ce(logits_fn, seqs: list[torch.Tensor], rate: float, mask_id: int, pa
 def run(args) -> dict:
     from protdidi.domains.protein.alphabet import protein_vocab
     from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
+    from protdidi.domains.protein.evaluation.judge_loading import PROJECT_JUDGE, load_judge
+    from protdidi.domains.protein.evaluation.judge_training import judge_logits
     from protdidi.domains.protein.fasta import read_fasta
-    from protdidi.domains.protein.judge import judge_logits
-    from protdidi.domains.protein.judges import PROJECT_JUDGE, load_judge
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
     from protdidi.tasks.mdlm import unigram_nll
 

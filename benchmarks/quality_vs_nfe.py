@@ -64,7 +64,7 @@ def generated(args):
 def sets(args, test: list[str], composition):
     """(label, sequences, row fields) of every row: the natural test split, its shuffles, the i.i.d. baseline,
     then each model at each NFE."""
-    from protdidi.domains.protein.rows import random_baseline, shuffled
+    from protdidi.domains.protein.evaluation.report_rows import random_baseline, shuffled
 
     natural = random.Random(args.seed).sample(test, min(args.natural_n, len(test)))
     yield "natural (test split)", natural, {"model": "natural", "sampler": None, "nfe": None}

@@ -37,7 +37,8 @@ def run(args) -> dict:
     from protdidi.domains.protein.data import default_cath_fasta
     from protdidi.domains.protein.distill import ProteinDistillConfig
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.methods.run import run_distillation
+    from protdidi.generation.driver import sample_batch
+    from protdidi.methods.distillation import run_distillation
     from protdidi.models.esm2 import Esm2, Esm2Config
     from protdidi.sampling.rgas import RgasSampler
 
@@ -60,8 +61,8 @@ def run(args) -> dict:
     def sample(guidance: float):
         sampler = RgasSampler(schedule=student.schedule, discriminator=disc, num_candidates=1, rerank_ratio=0.0,
                               guidance_start=guidance * 30.0, guidance_end=guidance * 40.0)
-        return sampler.sample(student.denoiser, args.n, args.length, args.nfe,
-                              generator=torch.Generator().manual_seed(args.seed)).tokens
+        return torch.stack(sample_batch(sampler, student.denoiser, args.n, args.length, args.nfe,
+                                        torch.Generator().manual_seed(args.seed)).rows)
 
     vocab = student.denoiser.vocab
     x = torch.full((args.n, args.length), vocab.mask_id)

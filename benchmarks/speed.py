@@ -28,8 +28,8 @@ from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-from protdidi.generation import CHUNK
-from protdidi.loaded import build_sampler
+from protdidi.generation.driver import build_sampler, generate, sample_batch
+from protdidi.generation.request import CHUNK, Request
 from protdidi.models.rotary import Rotary
 from protdidi.tasks.mdlm import evaluate_nelbo
 
@@ -107,7 +107,7 @@ def op_profile(model, lengths: list[int], nfe: int, terms: dict) -> dict:
     engine = build_sampler(model, "ancestral")
 
     def run():
-        engine.sample(model.denoiser, b, n, nfe, generator=torch.Generator().manual_seed(0), valid=valid)
+        sample_batch(engine, model.denoiser, b, n, nfe, torch.Generator().manual_seed(0), valid=valid)
 
     run()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -128,7 +128,7 @@ def timed(model, n: int, nfe: int, seed: int, batch_size: int, before: bool, pea
     peaks.append(matmul_peak())
     with code_path(before):
         start = time.perf_counter()
-        rep = PROTEIN.generate(model, n, nfe, None, seed, batch_size, progress=False)
+        rep = generate(PROTEIN, model, Request(n, nfe, seed, batch_size=batch_size))
         seconds = time.perf_counter() - start
     peaks.append(matmul_peak())
     return rep, seconds

@@ -68,7 +68,7 @@ def add_to_saved(args, what: str) -> dict:
     the judge re-scoring it (`bench.add_columns`: the same sequences, checked)."""
     details: dict = {}
     if what == "metapredict":
-        from protdidi.domains.protein.disorder import predict_disorder
+        from protdidi.domains.protein.evaluation.disorder import predict_disorder
 
         def columns(label, seqs):
             scores = predict_disorder(seqs)
@@ -117,13 +117,13 @@ def run(args) -> dict:
 
 
 def difference_cell(difference: dict | None, fmt: str = "{:+.3f}") -> str:
-    from protdidi.domains.protein.report import with_ci
+    from protdidi.domains.protein.evaluation.report import with_ci
 
     return "–" if difference is None else with_ci(difference["difference"], difference["ci95"], fmt, ", ")
 
 
 def difference_cells(differences: dict) -> list[str]:
-    from protdidi.domains.protein.report import DISORDER_COLUMNS
+    from protdidi.domains.protein.evaluation.report import DISORDER_COLUMNS
 
     return [difference_cell(differences.get(c), "{:+" + fmt[2:]) for c, (_, fmt) in DISORDER_COLUMNS.items()]
 

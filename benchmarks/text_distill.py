@@ -58,7 +58,7 @@ def train_stages() -> None:
     from protdidi.domains.text.plugin import DOMAIN as TEXT
     from protdidi.domains.text.teacher import TextTeacherRunConfig
     from protdidi.domains.text.tokenizer import train_bpe
-    from protdidi.methods.run import run_distillation
+    from protdidi.methods.distillation import run_distillation
 
     if not (TOKENIZER / "tokenizer.json").exists():
         train_bpe([CORPUS], 2048, TOKENIZER)
@@ -101,6 +101,8 @@ def score_rows(n: int, seed: int, batch: int, extra: list[tuple[str, Path]] = ()
     from protdidi.domains.text.plugin import DOMAIN as TEXT
     from protdidi.domains.text.teacher import TextDataConfig, load_windows
     from protdidi.domains.text.tokenizer import decode
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
 
     lm = load_causal_lm(str(RUNS / "text-evaluator" / "best"))
     teacher = TEXT.load_model(str(RUNS / "text-teacher" / "best"))
@@ -118,13 +120,13 @@ def score_rows(n: int, seed: int, batch: int, extra: list[tuple[str, Path]] = ()
         models.append((label, method, TEXT.load_model(str(checkpoint)), STUDENT_NFE, "ancestral"))
     for label, method, model, grid, sampler in models:
         for nfe in grid:
-            gen = TEXT.generate(model, n, nfe, None, seed, batch, sampler, progress=False)
+            gen = generate(TEXT, model, Request(n, nfe, seed, batch_size=batch, sampler=sampler))
             row = {"model": label, "method": method, "nfe": nfe, "sampler": sampler,
-                   "seconds": round(gen.tokens.seconds, 2), **{k: round(v, 2) for k, v in gen.tokens.extra.items()},
+                   "seconds": round(gen.seconds, 2), **{k: round(v, 2) for k, v in gen.extra.items()},
                    **score_texts(gen.records, lm)}
             rows.append(row)
             print(f"{label:8s} {sampler:9s} nfe={nfe:4d}  GenPPL {row['gen_ppl']:8.2f}  "
-                  f"entropy {row['entropy']:.3f}  {gen.tokens.seconds:.1f} s", file=sys.stderr)
+                  f"entropy {row['entropy']:.3f}  {gen.seconds:.1f} s", file=sys.stderr)
     return rows, lm.name
 
 

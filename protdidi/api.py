@@ -41,10 +41,13 @@ class Model:
         """`n` samples (per template) at `nfe` denoiser calls each: their sequences (text), or with `records` the
         output records whose headers/fields record the model, NFE, seed, sampler and condition. `shard` "I/N":
         only the I-th of N contiguous parts of the job, as `protdidi generate --shard`."""
-        condition = {"template": template, "redesign": redesign, "motif": motif}
-        self.domain.check_options("generate", **condition)
-        result = self.domain.generate(self.loaded, n, nfe, length, seed, batch_size, sampler, self.device, progress,
-                                      condition=condition, shard=shard)
+        from protdidi.generation.driver import generate
+        from protdidi.generation.request import Request
+
+        self.domain.check_options("generate", template=template, redesign=redesign, motif=motif)
+        request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, self.device, shard,
+                          progress)
+        result = generate(self.domain, self.loaded, request)
         return result.records if records else [self.domain.text_of(r) for r in result.records]
 
     def write(self, records: list, path: str, fmt: str | None = None) -> None:

@@ -1,25 +1,33 @@
-"""Checkpoint directories: config.json, vocab.json, <component>.safetensors, trainer_state.pt.
+"""Checkpoint directories, written and read in one place: config.json, vocab.json, <component>.safetensors,
+trainer_state.pt, and the `LoadedModel` a directory is read into.
 
-Directories are written under a temporary name and renamed into place, so a crash never leaves a
-half-written checkpoint that looks loadable. Weights load strictly, with readable missing/unexpected lists.
+Directories are written under a temporary name and renamed into place, so a crash never leaves a half-written
+checkpoint that looks loadable. config.json records `kind` (teacher or student), `domain`, `name`, `arch`,
+`schedule`, and for a distilled student `method`, its teacher reference (spec + sha256, instead of a copy) and, when
+the method trained one, `discriminator`. What a domain adds (protein length histograms, a text tokenizer) comes
+from the domain object passed in (`protdidi.domains.base.Domain`); this module never asks which domain it is.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file, save_model
+from safetensors.torch import save_file, save_model
 from torch import nn
 
+from protdidi.adapters.architectures import architecture_config, build_denoiser
 from protdidi.atomic_dirs import write_dir_atomic
+from protdidi.denoiser import MaskedDenoiser
+from protdidi.discriminator import Discriminator
 from protdidi.errors import CheckpointError, UserError
 from protdidi.io import read_json_object
+from protdidi.schedule import make_schedule
 from protdidi.vocab import Vocab
+from protdidi.weights import file_sha256, load_weights, read_weights
 
 FORMAT = "protdidi/1"
 
@@ -81,80 +89,6 @@ def read_vocab(path: str | Path, expected: Vocab | None = None) -> Vocab:
     return vocab
 
 
-def read_weights(path: str | Path, component: str = "model") -> dict[str, torch.Tensor]:
-    """The tensors of `<component>.safetensors`; a missing or truncated file is a `CheckpointError`."""
-    wfile = Path(path) / f"{component}.safetensors"
-    if not wfile.exists():
-        raise CheckpointError(f"{path}: {wfile.name} is missing")
-    try:
-        return load_file(str(wfile))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"{wfile}: unreadable or truncated weights ({err})") from None
-
-
-def load_weights(module: nn.Module, path: str | Path, component: str = "model") -> None:
-    """Load `<component>.safetensors` into `module` strictly (tied weights may be stored once)."""
-    load_state_strict(module, read_weights(path, component), str(Path(path) / f"{component}.safetensors"))
-
-
-def load_state_strict(module: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Copy `state` into `module`; list missing/unexpected keys and shape mismatches in one message."""
-    own = module.state_dict()
-    # Tied parameters share storage; one stored name is enough for all of them.
-    aliases = _tied_aliases(module)
-    missing = [k for k in own if k not in state and not any(a in state for a in aliases.get(k, ()))]
-    unexpected = [k for k in state if k not in own]
-    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
-              for k in state if k in own and state[k].shape != own[k].shape]
-    problems = []
-    if missing:
-        problems.append(f"missing {missing[:5]}{'…' if len(missing) > 5 else ''}")
-    if unexpected:
-        problems.append(f"unexpected {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}")
-    if shapes:
-        problems.append(f"shape mismatch {shapes[:3]}")
-    if problems:
-        raise CheckpointError(f"{source}: weights do not fit the model: {'; '.join(problems)}")
-    check_finite(state, source)
-    module.load_state_dict(state, strict=False)
-
-
-def check_finite(state: dict[str, torch.Tensor], source: str) -> None:
-    """Weights with a NaN or infinite value are damaged (a diverged run, a corrupted file): a `CheckpointError`
-    naming the first such tensors, instead of a model that generates garbage."""
-    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if bad:
-        raise CheckpointError(f"{source}: {len(bad)} weight tensor(s) hold NaN or infinite values "
-                              f"({', '.join(bad[:3])}); the model is damaged")
-
-
-def _tied_aliases(module: nn.Module) -> dict[str, tuple[str, ...]]:
-    by_ptr: dict[int, list[str]] = {}
-    for name, tensor in module.state_dict(keep_vars=True).items():
-        by_ptr.setdefault(id(tensor), []).append(name)
-    return {n: tuple(x for x in names if x != n) for names in by_ptr.values() for n in names if len(names) > 1}
-
-
-def weights_path(path: str | Path) -> Path:
-    """The file holding a model's weights: the file itself, or a directory's model.safetensors /
-    pytorch_model.bin (what a student's teacher reference fingerprints). None found is a CheckpointError."""
-    path = Path(path)
-    if path.is_file():
-        return path
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        if (path / name).exists():
-            return path / name
-    raise CheckpointError(f"{path}: no weights file found")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_teacher_reference(path: Path, cfg: dict, resolve: Callable[[str], Path]) -> str:
     """A student's recorded teacher (`teacher.spec`, `teacher.sha256`) must exist and be unchanged.
     `resolve` maps the spec to its weights file. Returns the spec."""
@@ -172,16 +106,76 @@ def check_teacher_reference(path: Path, cfg: dict, resolve: Callable[[str], Path
     return spec
 
 
-def read_trainer_state(path: Path) -> dict:
-    """A run's trainer_state.pt, read with torch's restricted loader (tensors, numbers, strings and plain
-    containers; never code named by the file). Anything else, or a file that lacks the trainer's own fields, is a
-    `CheckpointError`: a run directory from elsewhere cannot run code on `--resume`."""
+@dataclass
+class LoadedModel:
+    """A ready denoiser plus what generation needs to know about it."""
+
+    denoiser: MaskedDenoiser
+    name: str
+    schedule: object
+    max_length: int
+    lengths: dict[int, int] = field(default_factory=dict)  # training length histogram (may be empty)
+    kind: str = "teacher"  # "teacher" or "student"
+    # Students with a discriminator: builds it (from the referenced teacher) for reward-guided sampling.
+    load_discriminator: Callable[[], object] | None = None
+    sampler_defaults: dict = field(default_factory=dict)  # the student's RGAS settings
+    tokenizer: object = None  # text models: the tokenizer that encodes/decodes their ids
+
+
+def save_model_dir(path: Path, denoiser: MaskedDenoiser, config: dict, components: dict | None = None,
+                   trainer_state: dict | None = None, files: dict | None = None) -> None:
+    """Write a checkpoint directory: `config` (kind, domain, name, schedule, ...) plus the architecture, the
+    denoiser as model.safetensors and any further `components` (e.g. a discriminator's trainable part)."""
+    config = {"kind": "teacher", **config, "arch": architecture_config(denoiser)}
+    save_checkpoint(path, config, denoiser.vocab, {"model": denoiser, **(components or {})}, trainer_state, files)
+
+
+def load_model_dir(path: Path, domain) -> LoadedModel:
+    """Read a checkpoint directory written by `save_model_dir` for `domain` (which supplies the expected
+    vocabulary and its own fields through `checkpoint_vocab`, and loads a student's teacher)."""
+    path = Path(path)
+    cfg = read_config(path)
+    if cfg.get("domain") != domain.name:
+        raise CheckpointError(f"{path}: a {cfg.get('domain')!r} checkpoint, not a {domain.name} one")
+    check_common_fields(path, cfg)
+    expected, fields = domain.checkpoint_vocab(path, cfg)
+    vocab = read_vocab(path, expected=expected)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError for a forbidden class, RuntimeError/EOFError for a damaged file
-        raise CheckpointError(f"{path}: not a trainer state protdidi can read safely ({type(err).__name__}); "
-                              "resume refused") from None
-    if not isinstance(state, dict) or not {"step", "best", "task"} <= state.keys() \
-            or not isinstance(state["step"], int) or not isinstance(state["task"], dict):
-        raise CheckpointError(f"{path}: not a protdidi trainer state (no step, best and task); resume refused")
-    return state
+        schedule = make_schedule(cfg["schedule"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path}: bad schedule in config.json ({err})") from None
+    denoiser = build_denoiser(cfg.get("arch", {}), vocab, schedule, str(path))
+    lengths = fields.get("lengths") or {}
+    if lengths and max(lengths) > denoiser.max_length:
+        raise CheckpointError(f"{path}/config.json: training lengths up to {max(lengths)} exceed the model's "
+                              f"maximum length {denoiser.max_length}")
+    load_weights(denoiser, path, "model")
+    loader = None
+    if "discriminator" in cfg:
+        loader = lambda: restore_discriminator(domain, path, cfg)  # noqa: E731
+    return LoadedModel(denoiser.eval(), cfg.get("name", path.name), schedule, denoiser.max_length,
+                       kind=cfg.get("kind", "teacher"), load_discriminator=loader,
+                       sampler_defaults=dict(cfg.get("sampler", {})), **fields)
+
+
+FIELD_TYPES = {"name": str, "kind": str, "arch": dict, "schedule": dict, "sampler": dict, "discriminator": dict,
+               "teacher": dict}
+
+
+def check_common_fields(path: Path, cfg: dict) -> None:
+    """The fields every checkpoint may hold have their types (a hand-edited or hostile config.json is one error)."""
+    for key, kind in FIELD_TYPES.items():
+        if key in cfg and not isinstance(cfg[key], kind):
+            raise CheckpointError(f"{path}/config.json: {key!r} must be a {'string' if kind is str else 'mapping'}")
+    if cfg.get("kind", "teacher") not in ("teacher", "student"):
+        raise CheckpointError(f"{path}/config.json: 'kind' must be 'teacher' or 'student'")
+
+
+def restore_discriminator(domain, path: Path, cfg: dict):
+    """A student's discriminator: its recorded (and unchanged) teacher's trunk plus the saved trainable part."""
+    reference = cfg.get("teacher") or {}
+    spec = check_teacher_reference(path, cfg, domain.weights_file)
+    teacher = domain.load_model(spec, reference.get("tokenizer"))
+    disc = Discriminator(teacher.denoiser, int(cfg["discriminator"].get("unfrozen_blocks", 4)))
+    disc.load_trainable_state(read_weights(path, "discriminator"), f"{path}/discriminator.safetensors")
+    return disc.eval()

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from protdidi.process import add_noise, antithetic_times
-from protdidi.schedule import LogLinearSchedule
+from protdidi.schedule import LogLinearSchedule, add_noise, antithetic_times
 from protdidi.vocab import Vocab
 
 

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from protdidi.checkpoint import check_finite
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.errors import CheckpointError, UserError
+from protdidi.weights import check_finite
 
 
 class TimeEmbedding(nn.Module):

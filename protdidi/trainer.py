@@ -17,9 +17,9 @@ from typing import Protocol
 import torch
 from tqdm import tqdm
 
-from protdidi.checkpoint import read_trainer_state
 from protdidi.errors import NonFiniteError, UserError
 from protdidi.io import write_file_atomic
+from protdidi.weights import read_trainer_state
 
 
 class Task(Protocol):

@@ -15,8 +15,8 @@ from protdidi.domains.protein.distill import ProteinDistillConfig
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.didi import DidiConfig, DidiTask
+from protdidi.methods.distillation import run_distillation
 from protdidi.methods.rewards import group_normalize
-from protdidi.methods.run import run_distillation
 
 
 def main(teacher_dir: str, fasta: str, out: str) -> None:

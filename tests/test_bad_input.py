@@ -345,12 +345,13 @@ def test_readme_lists_exactly_the_matrix():
 def test_a_bad_output_fails_before_any_work(workspace, capsys, monkeypatch):
     """`generate -o` into a missing directory fails before the model is even loaded, in well under a second."""
     import protdidi.domains.protein.plugin as plugin
+    import protdidi.generation.driver as driver
 
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the output location was checked")
 
     monkeypatch.setattr(plugin.ProteinDomain, "load_model", no_work)
-    monkeypatch.setattr(plugin.ProteinDomain, "chunks", no_work)
+    monkeypatch.setattr(driver, "stream", no_work)
     w, _ = workspace
     start = time.perf_counter()
     code, err = invoke(["generate", "--n", "100000", "-o", str(w / "nowhere" / "x.fasta")], capsys)

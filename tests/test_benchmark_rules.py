@@ -15,7 +15,7 @@ sys.path.insert(0, str(BENCH))
 from bench import FINGERPRINT, add_columns, cath_splits  # noqa: E402
 from equal_wallclock import verdict  # noqa: E402
 
-from protdidi.domains.protein.rows import sequence_metrics  # noqa: E402
+from protdidi.domains.protein.evaluation.report_rows import sequence_metrics  # noqa: E402
 
 BETTER_JUDGE = {"ratio": 0.9, "ci95": [0.85, 0.95]}
 BETTER_DISORDER = {"disorder_fraction": {"difference": -0.02, "ci95": [-0.03, -0.01]}}

@@ -9,7 +9,7 @@ import yaml
 from protdidi.config import load_config, to_dict
 from protdidi.domains.protein.data import CATH_FASTA, CATH_FASTA_ENV
 from protdidi.domains.protein.distill import ProteinDistillConfig
-from protdidi.domains.protein.judge import JudgeRunConfig
+from protdidi.domains.protein.evaluation.judge_training import JudgeRunConfig
 from protdidi.domains.protein.teacher import TeacherRunConfig
 from protdidi.domains.text.causal_lm import CausalLmRunConfig
 from protdidi.domains.text.distill import TextDistillConfig

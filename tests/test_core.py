@@ -4,13 +4,14 @@ import math
 import pytest
 import torch
 
-from protdidi.checkpoint import load_weights, read_vocab, save_checkpoint
+from protdidi.checkpoint import read_vocab, save_checkpoint
 from protdidi.config import apply_overrides, from_dict, load_config
 from protdidi.denoiser import nelbo, nelbo_by_mask_count, subs
 from protdidi.domains.protein.teacher import TeacherRunConfig
 from protdidi.errors import CheckpointError, ConfigError
 from protdidi.schedule import LogLinearSchedule
 from protdidi.vocab import Vocab
+from protdidi.weights import load_weights
 
 
 def test_subs_forbids_specials_and_carries_over(vocab):
@@ -31,7 +32,7 @@ def test_nelbo_matches_hand_computation(tiny_denoiser, vocab):
     t = torch.tensor([0.5, 0.9])
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     terms = nelbo(tiny_denoiser, x0, valid, LogLinearSchedule(), g1, t=t)
-    from protdidi.process import add_noise
+    from protdidi.schedule import add_noise
 
     xt = add_noise(x0, LogLinearSchedule().alpha(t), vocab.mask_id, g2, valid)
     with torch.no_grad():

@@ -19,10 +19,11 @@ from safetensors.torch import load_file
 
 from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.batching import BatchStream
+from protdidi.checkpoint import save_model_dir
 from protdidi.discriminator import Discriminator
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import CheckpointError
-from protdidi.loaded import save_model_dir
+from protdidi.generation.driver import sample_batch
 from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.didi import DidiConfig, DidiTask, kl_and_entropy, sample_tau
 from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
@@ -177,7 +178,7 @@ def test_rgas_plan_matches_config(steps, ratio, tilt):
 def test_rgas_counts_its_discriminator_cost(any_denoiser):
     sampler = RgasSampler(schedule=LogLinearSchedule(), discriminator=Discriminator(any_denoiser, 1), num_candidates=3,
                           rerank_ratio=0.5)
-    gen = sampler.sample(any_denoiser, 2, 10, 8, generator=torch.Generator().manual_seed(0))
+    gen = sample_batch(sampler, any_denoiser, 2, 10, 8, torch.Generator().manual_seed(0))
     assert gen.nfe == 8
     assert gen.extra == {"disc_forwards": 4 + 4 * 3, "disc_backwards": 4}
 
@@ -196,7 +197,7 @@ def test_tilting_moves_samples_towards_what_the_discriminator_likes(any_denoiser
 
     def freq(**kw):
         sampler = RgasSampler(schedule=LogLinearSchedule(), discriminator=LikesW(), **kw)
-        tokens = sampler.sample(any_denoiser, 16, 30, 8, generator=torch.Generator().manual_seed(1)).tokens
+        tokens = torch.stack(sample_batch(sampler, any_denoiser, 16, 30, 8, torch.Generator().manual_seed(1)).rows)
         return (tokens == favoured).float().mean().item()
 
     base = freq(num_candidates=1, rerank_ratio=0.0, guidance_start=0.0, guidance_end=0.0)
@@ -480,7 +481,7 @@ def test_importance_weight_divides_the_time_weight_by_the_tau_density(any_denois
 def test_teacher_side_pool_is_sampled_once_cached_and_used(tmp_path, teacher_dir, toy_fasta, vocab, monkeypatch):
     """real_side: teacher draws `teacher_pool_size` teacher samples at `teacher_pool_nfe` (lengths from the teacher's
     histogram), saves them in RUN_DIR/teacher_pool.pt, trains on them, and a resumed run reuses the file."""
-    import protdidi.methods.run as run_module
+    import protdidi.methods.distillation as run_module
     from protdidi.config import load_config
     from protdidi.domains.protein.distill import ProteinDistillConfig
 

@@ -16,12 +16,12 @@ from fixtures import write_fair_esm_pt
 
 from protdidi.domains.protein import fasta as F
 from protdidi.domains.protein.data import CATH_FASTA, split_records
-from protdidi.domains.protein.disorder import DisorderScores, predict_disorder, readable
+from protdidi.domains.protein.evaluation.disorder import DisorderScores, predict_disorder, readable
+from protdidi.domains.protein.evaluation.homology import HOMOLOGY_COLUMNS
+from protdidi.domains.protein.evaluation.novelty import mmseqs_search, python_search
+from protdidi.domains.protein.evaluation.reference_cache import SHIPPED, ReferenceCache, reference_key
+from protdidi.domains.protein.evaluation.report_rows import NOVELTY_COLUMNS
 from protdidi.domains.protein.fasta import FastaError, read_fasta
-from protdidi.domains.protein.homology import HOMOLOGY_COLUMNS
-from protdidi.domains.protein.novelty import mmseqs_search, python_search
-from protdidi.domains.protein.reference_cache import SHIPPED, ReferenceCache, reference_key
-from protdidi.domains.protein.rows import NOVELTY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -146,8 +146,8 @@ def test_evaluate_caches_reference_rows_recomputes_corrupt_ones_and_survives_an_
 def test_the_shipped_reference_rows_are_found_for_the_defaults(cath_test):
     """The two entries shipped in the package answer the default call (project judge, CATH test/train splits,
     default settings): their keys are the ones `evaluate` computes now, and they pass their checksums."""
-    from protdidi.domains.protein.evaluate import default_settings, homology_settings, novelty_settings
-    from protdidi.domains.protein.judges import load_judge
+    from protdidi.domains.protein.evaluation.evaluate import default_settings, homology_settings, novelty_settings
+    from protdidi.domains.protein.evaluation.judge_loading import load_judge
 
     split = split_records(read_fasta(CATH_FASTA))
     test, train = [r.seq for r in split["test"]], [r.seq for r in split["train"]]

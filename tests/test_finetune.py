@@ -10,6 +10,8 @@ import yaml
 from protdidi.config import load_config, to_dict
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.domains.protein.teacher import TeacherRunConfig
+from protdidi.generation.driver import generate
+from protdidi.generation.request import Request
 
 SMALL = ["data.max_length=32", "train.batch_size=4", "train.steps=12", "train.eval_every=3", "train.save_every=6",
          "train.eval_batch_size=16", "train.warmup_steps=2", "device=cpu"]
@@ -45,5 +47,5 @@ def test_finetune_trains_from_the_init_model_and_the_result_generates(tmp_path, 
     assert any(not bool((a == b).all()) for a, b in zip(tuned.denoiser.state_dict().values(),
                                                         base.denoiser.state_dict().values(), strict=True))
     assert max(int(k) for k in tuned.lengths) < 40  # the family's own lengths, not CATH's
-    gen = PROTEIN.generate(tuned, 3, 4, None, 0, 8, progress=False)
+    gen = generate(PROTEIN, tuned, Request(3, 4, 0, batch_size=8))
     assert len(gen.records) == 3 and all(len(r.seq) < 40 for r in gen.records)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from protdidi.domains.protein.homology import (
+from protdidi.domains.protein.evaluation.homology import (
     FIXED_Z,
     HOMOLOGY_COLUMNS,
     best_hits,

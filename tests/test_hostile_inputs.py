@@ -15,6 +15,8 @@ from protdidi.config import load_config
 from protdidi.domains.protein.conditions import Contig, motif_designs
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import ConfigError, ModelOutputError, UserError
+from protdidi.generation.driver import generate
+from protdidi.generation.request import Request
 from protdidi.io import write_text_atomic
 from protdidi.tasks.mdlm import OptimConfig
 
@@ -25,7 +27,7 @@ def test_generation_refuses_a_forward_pass_that_turns_nan():
         for p in model.denoiser.parameters():  # finite when loaded, as a damaged or diverged model can be
             p.mul_(1e38)
     with pytest.raises(ModelOutputError, match="NaN"):
-        PROTEIN.generate(model, 2, 2, 20, progress=False)
+        generate(PROTEIN, model, Request(2, 2, length=20))
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_file(tmp_path):

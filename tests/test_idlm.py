@@ -13,8 +13,8 @@ from safetensors.torch import load_file
 
 from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.batching import BatchStream
+from protdidi.checkpoint import save_model_dir
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-from protdidi.loaded import save_model_dir
 from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.idlm import IdlmConfig, IdlmTask, fake_loss, generator_loss, recorrupt
 from protdidi.models.esm2 import Esm2Config

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from protdidi.config import load_config
-from protdidi.domains.protein.judge import JUDGE_FILE, JudgeRunConfig, train_judge
-from protdidi.domains.protein.judges import load_judge
+from protdidi.domains.protein.evaluation.judge_loading import load_judge
+from protdidi.domains.protein.evaluation.judge_training import JUDGE_FILE, JudgeRunConfig, train_judge
 from protdidi.tasks.mlm import mlm_corrupt
 
 

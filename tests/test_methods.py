@@ -7,14 +7,14 @@ import torch
 
 from protdidi.adapters.esm_denoiser import EsmDenoiser
 from protdidi.batching import BatchStream
+from protdidi.checkpoint import LoadedModel
 from protdidi.errors import UserError
-from protdidi.loaded import LoadedModel
 from protdidi.methods import METHODS
 from protdidi.methods.base import DistillLoopConfig, DistillTask
-from protdidi.methods.run import DistillRunConfig
+from protdidi.methods.distillation import DistillRunConfig
+from protdidi.methods.sample_quality import make_evaluator
 from protdidi.models.esm2 import Esm2Config
 from protdidi.schedule import LogLinearSchedule
-from protdidi.tasks.sample_quality import make_evaluator
 
 
 @pytest.mark.parametrize("name", METHODS.names())

@@ -11,11 +11,11 @@ import pytest
 import torch
 from fixtures import write_fair_esm_pt
 
-from protdidi.domains.protein import metrics as M
 from protdidi.domains.protein.alphabet import STANDARD_RESIDUES
 from protdidi.domains.protein.data import split_records
+from protdidi.domains.protein.evaluation import metrics as M
+from protdidi.domains.protein.evaluation.judge_loading import load_judge
 from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.judges import load_judge
 from protdidi.models.esm2 import Esm2
 
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
+from protdidi.domains.protein.evaluation.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.errors import UserError
 
 

@@ -9,7 +9,8 @@ import torch
 
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.discriminator import Discriminator
-from protdidi.sampling import SAMPLERS, make_sampler
+from protdidi.generation.driver import sample_batch
+from protdidi.sampling import SAMPLERS
 from protdidi.schedule import LogLinearSchedule
 
 
@@ -17,7 +18,14 @@ def build(name, denoiser):
     """Every sampler, with what it needs: RGAS gets a (randomly initialised) discriminator on the denoiser."""
     needs = SAMPLERS.get(name).needs_discriminator
     extra = {"discriminator": Discriminator(denoiser, unfrozen_blocks=1)} if needs else {}
-    return make_sampler(name, schedule=LogLinearSchedule(), **extra)
+    return SAMPLERS.get(name)(schedule=LogLinearSchedule(), **extra)
+
+
+def run(sampler, denoiser, num, length, steps, **kwargs):
+    """The production path: the driver runs the sampler's plan; the result's rows stacked as Long[num, length]."""
+    gen = sample_batch(sampler, denoiser, num, length, steps, **kwargs)
+    gen.tokens = torch.stack(gen.rows)
+    return gen
 
 
 class Recorder(MaskedDenoiser):
@@ -37,7 +45,7 @@ class Recorder(MaskedDenoiser):
 def test_sampler_contract(name, steps, any_denoiser, vocab):
     sampler = build(name, any_denoiser)
     rec = Recorder(any_denoiser)
-    gen = sampler.sample(rec, 6, 20, steps, generator=torch.Generator().manual_seed(3))
+    gen = run(sampler, rec, 6, 20, steps, generator=torch.Generator().manual_seed(3))
     assert gen.nfe == steps == len(rec.inputs)
     assert gen.tokens.shape == (6, 20)
     assert not (gen.tokens == vocab.mask_id).any(), "a mask survived the last step"
@@ -47,8 +55,8 @@ def test_sampler_contract(name, steps, any_denoiser, vocab):
     for before, after in itertools.pairwise(states):
         revealed = before != vocab.mask_id
         assert torch.equal(after[revealed], before[revealed]), "an unmasked token changed"
-    again = sampler.sample(any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3))
-    other = sampler.sample(any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(4))
+    again = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3))
+    other = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(4))
     assert torch.equal(gen.tokens, again.tokens)
     assert not torch.equal(gen.tokens, other.tokens)
     assert gen.seconds > 0
@@ -69,12 +77,12 @@ def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
     designed[2] = False
     template = template.masked_fill(designed, vocab.mask_id)
     rec = Recorder(any_denoiser)
-    gen = sampler.sample(rec, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
+    gen = run(sampler, rec, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
     assert gen.nfe == steps == len(rec.inputs)
     assert torch.equal(rec.inputs[0], template)
     assert torch.equal(gen.tokens[~designed], template[~designed]), "a fixed token changed"
     assert vocab.sampleable_mask()[gen.tokens[designed]].all() and not (gen.tokens == vocab.mask_id).any()
-    again = sampler.sample(any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
+    again = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
     assert torch.equal(gen.tokens, again.tokens)
 
 
@@ -82,14 +90,14 @@ def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
 def test_all_designable_template_is_the_unconditional_draw(name, any_denoiser, vocab):
     sampler = build(name, any_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
-    plain = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid)
+    plain = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid)
     template = torch.full((3, 12), vocab.mask_id)
-    cond = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+    cond = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
                           template=template)
     assert torch.equal(plain.tokens, cond.tokens)
     fixed = template.clone()
     fixed[:, :2] = vocab.index("M")  # padded rows keep padding; fixed tokens inside them stay
-    out = sampler.sample(any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+    out = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
                          template=fixed)
     assert (out.tokens[:, :2] == vocab.index("M")).all() and (out.tokens[~valid] == vocab.pad_id).all()
 
@@ -98,17 +106,17 @@ def test_all_designable_template_is_the_unconditional_draw(name, any_denoiser, v
 def test_sampler_padded_batch_keeps_padding(name, any_denoiser, vocab):
     sampler = build(name, any_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
-    gen = sampler.sample(any_denoiser, 3, 12, 5, generator=torch.Generator().manual_seed(0), valid=valid)
+    gen = run(sampler, any_denoiser, 3, 12, 5, generator=torch.Generator().manual_seed(0), valid=valid)
     assert (gen.tokens[~valid] == vocab.pad_id).all()
     assert vocab.sampleable_mask()[gen.tokens[valid]].all()
 
 
 def test_sampler_rejects_bad_arguments(tiny_denoiser):
-    sampler = make_sampler("ancestral", schedule=LogLinearSchedule())
+    sampler = build("ancestral", tiny_denoiser)
     with pytest.raises(ValueError):
-        sampler.sample(tiny_denoiser, 2, 5, 0)
+        run(sampler, tiny_denoiser, 2, 5, 0)
     with pytest.raises(ValueError, match="unknown sampler"):
-        make_sampler("nope", schedule=LogLinearSchedule())
+        SAMPLERS.get("nope")
 
 
 def test_categorical_step_follows_the_posterior(vocab):

@@ -6,16 +6,17 @@ from __future__ import annotations
 import pytest
 import torch
 
-import protdidi.domains.base as base
-import protdidi.generation as generation
+import protdidi.generation.driver as driver
+import protdidi.generation.request as request
 from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import UserError
+from protdidi.generation.request import Request
 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(generation, "CHUNK", 3)
-    monkeypatch.setattr(base, "CHUNK", 3)
+    monkeypatch.setattr(request, "CHUNK", 3)
+    monkeypatch.setattr(driver, "CHUNK", 3)
 
 
 def run(args, capsys) -> str:
@@ -41,13 +42,13 @@ def test_shards_concatenate_to_the_unsharded_file(small_chunks, condition, capsy
 
 def test_chunks_have_their_own_generators_and_a_job_within_one_chunk_is_unchanged(small_chunks):
     model = PROTEIN.load_model(None)
-    job = PROTEIN.generate(model, 7, 2, 12, seed=4, progress=False)
+    job = driver.generate(PROTEIN, model, Request(7, 2, 4, 12))
     assert [len(r.seq) for r in job.records] == [12] * 7
     g = torch.Generator().manual_seed(4)  # chunk 0: the seed itself, as before chunking
-    first = generation.generate_rows(model, [12] * 3, 2, g, 16, progress=False)
-    assert all(torch.equal(a, b) for a, b in zip(first.rows, job.tokens.rows[:3], strict=True))
-    later = generation.generate_rows(model, [12] * 3, 2, generation.chunk_generator(4, 1), 16, progress=False)
-    assert all(torch.equal(a, b) for a, b in zip(later.rows, job.tokens.rows[3:6], strict=True))
+    first = driver.generate_rows(model, [12] * 3, 2, g, 16, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(first.rows, job.rows[:3], strict=True))
+    later = driver.generate_rows(model, [12] * 3, 2, driver.chunk_generator(4, 1), 16, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(later.rows, job.rows[3:6], strict=True))
     assert not torch.equal(torch.stack(first.rows), torch.stack(later.rows))
 
 
@@ -65,4 +66,4 @@ def test_api_shards_split_the_job_at_chunk_boundaries(small_chunks):
 def test_bad_shards(small_chunks, shard, message):
     model = PROTEIN.load_model(None)
     with pytest.raises(UserError, match=message):
-        PROTEIN.generate(model, 10, 2, 12, shard=shard, progress=False)
+        driver.generate(PROTEIN, model, Request(10, 2, length=12, shard=shard))

@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 
 from protdidi.adapters.esm_alphabet import ESM_TOKENS
-from protdidi.checkpoint import load_state_strict
 from protdidi.errors import CheckpointError
 from protdidi.io import read_json_object
 from protdidi.models.esm2 import Esm2, Esm2Config
+from protdidi.weights import load_state_strict
 
 # fair-esm builds ESM1bLayerNorm as torch.nn.LayerNorm (default eps) when apex is absent.
 FAIR_ESM_LN_EPS = 1e-5

@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from protdidi.adapters.checkpoint_pickle import find_value, load_tolerant
-from protdidi.checkpoint import check_finite
 from protdidi.errors import CheckpointError
 from protdidi.io import read_json_object
 from protdidi.models.dit import Dit, DitConfig
+from protdidi.weights import check_finite
 
 log = logging.getLogger(__name__)
 PREFIX = "backbone."

@@ -32,7 +32,7 @@ def distill(domain, method, config_path, teacher, tokenizer, data, overrides, ru
     from protdidi.config import load_config
     from protdidi.distributed import rank
     from protdidi.domains import DOMAINS
-    from protdidi.methods.run import run_distillation
+    from protdidi.methods.distillation import run_distillation
 
     plugin = DOMAINS.get(domain)
     plugin.check_options("distill", tokenizer=tokenizer)

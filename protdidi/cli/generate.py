@@ -61,24 +61,23 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
     its token ids, the model, the NFE and the seed. Records are written as they are made (chunks of 1,024 samples)
     to a temporary file, renamed at the end, so memory stays flat for any --n and an interrupted run leaves no file.
     """
-    from protdidi.distributed import pick_device
     from protdidi.domains import DOMAINS
-    from protdidi.domains.base import Tally
-    from protdidi.generation import parse_shard, shard_chunks
+    from protdidi.generation.driver import stream
+    from protdidi.generation.request import Request
+    from protdidi.generation.result import Generated
     from protdidi.io import check_free_space, check_output_location
 
     plugin = DOMAINS.get(domain)
-    condition = {"template": template, "redesign": redesign, "motif": motif}
-    plugin.check_options("generate", tokenizer=tokenizer, format=fmt, **condition)
+    plugin.check_options("generate", tokenizer=tokenizer, format=fmt, template=template, redesign=redesign,
+                         motif=motif)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     check_free_space(output, n * MIN_RECORD_BYTES)
-    shard_chunks(n, parse_shard(shard))  # a bad --shard fails before the model loads
-    device = str(pick_device(device))  # so does a device this machine lacks
+    request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, device, shard,
+                      progress=not quiet)  # a bad --shard or a device this machine lacks fails before the model loads
     loaded = plugin.load_model(model, tokenizer)
-    tally = Tally()
-    chunks = plugin.chunks(loaded, n, nfe, length, seed, batch_size, sampler, device, progress=not quiet,
-                           condition=condition, shard=shard)
-    plugin.write((record for part in chunks for record in tally.add(part).records), output, fmt)
+    tally = Generated()
+    plugin.write((record for part in stream(plugin, loaded, request) for record in tally.count(part).records),
+                 output, fmt)
     if not quiet:
         click.echo(plugin.summary(tally, output), err=True)
     sys.stdout.flush()

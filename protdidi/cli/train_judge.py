@@ -22,8 +22,8 @@ def train_judge(config_path, data, overrides, run_dir, resume, stop_at, ship_to)
     from pathlib import Path
 
     from protdidi.config import load_config
-    from protdidi.domains.protein.judge import JudgeRunConfig
-    from protdidi.domains.protein.judge import train_judge as run
+    from protdidi.domains.protein.evaluation.judge_training import JudgeRunConfig
+    from protdidi.domains.protein.evaluation.judge_training import train_judge as run
 
     overrides = list(overrides) + ([f"data.fasta={data}"] if data else [])
     cfg = load_config(JudgeRunConfig, config_path, overrides)

@@ -1,4 +1,4 @@
-"""What a domain plug-in provides, and the flows every domain shares (generation, checkpoint loading).
+"""What a domain plug-in provides: models, generation plans and output records, training and evaluation.
 
 A domain is one object (`DOMAIN` in `protdidi/domains/<name>/plugin.py`, registered in `protdidi.domains.DOMAINS`)
 that knows its vocabulary, data, model formats, output format and evaluation. The CLI and the Python API call its
@@ -8,28 +8,19 @@ checked in one place (`Domain.check_options`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import torch
 
+from protdidi.checkpoint import LoadedModel
 from protdidi.config import check_seed
 from protdidi.distributed import pick_device
 from protdidi.errors import UserError
-from protdidi.generation import (
-    CHUNK,
-    TokenGeneration,
-    check_counts,
-    chunk_generator,
-    generate_rows,
-    parse_shard,
-    progress_bar,
-    shard_chunks,
-)
+from protdidi.generation.result import Generated
 from protdidi.io import check_output_location
-from protdidi.loaded import LoadedModel, build_sampler
 from protdidi.vocab import Vocab
 
 
@@ -41,45 +32,6 @@ class Plan:
     lengths: list[int]
     templates: list[torch.Tensor] | None = None
     labels: list[str] | None = None
-
-
-@dataclass
-class Generated:
-    """Records in the domain's output format, with what the summary line reports."""
-
-    records: list
-    tokens: TokenGeneration
-
-    @property
-    def lengths(self) -> list[int]:
-        return [len(row) for row in self.tokens.rows]
-
-    @classmethod
-    def joined(cls, parts: list[Generated]) -> Generated:
-        tally = Tally()
-        for part in parts:
-            tally.add(part)
-        tokens = TokenGeneration([r for p in parts for r in p.tokens.rows], tally.nfe, tally.seconds, tally.extra)
-        return cls([r for p in parts for r in p.records], tokens)
-
-
-@dataclass
-class Tally:
-    """What the closing line of `generate` reports, summed over chunks as they stream past (`add`)."""
-
-    n: int = 0
-    tokens: int = 0
-    seconds: float = 0.0
-    nfe: int = 0
-    extra: dict = field(default_factory=dict)  # per-sequence counters, averaged over all samples
-
-    def add(self, part: Generated) -> Generated:
-        k = len(part.records)
-        for key, value in part.tokens.extra.items():
-            self.extra[key] = (self.extra.get(key, 0.0) * self.n + value * k) / (self.n + k)
-        self.n, self.tokens = self.n + k, self.tokens + sum(part.lengths)
-        self.seconds, self.nfe = self.seconds + part.tokens.seconds, part.tokens.nfe
-        return part
 
 
 def fixed_length(model: LoadedModel, length: int | str | None, expected: str) -> int | None:
@@ -104,7 +56,7 @@ class Domain:
     data_key: str = ""  # the config key that --data sets
     teacher_config: type = None  # the `train-teacher` config dataclass
     finetune_config: Path | None = None  # the small-data YAML `finetune` starts from (None: this domain has none)
-    distill_config: type = None  # the `distill` config dataclass (a `protdidi.methods.run.DistillRunConfig`)
+    distill_config: type = None  # the `distill` config dataclass (a `protdidi.methods.distillation.DistillRunConfig`)
     options: ClassVar[dict[str, frozenset[str]]] = {}  # command → the domain-specific CLI options it takes
 
     def check_options(self, command: str, **given) -> None:
@@ -151,52 +103,15 @@ class Domain:
         """Write records (any iterable: they may still be generated while written) atomically; `-` is stdout."""
         raise NotImplementedError
 
-    def describe(self, tally: Tally) -> tuple[str, str]:
+    def describe(self, tally: Generated) -> tuple[str, str]:
         """(what was generated, e.g. "8 sequences, 960 residues"; the rate, e.g. "12.3 seq/s")."""
         raise NotImplementedError
 
-    def summary(self, tally: Tally, output: str) -> str:
+    def summary(self, tally: Generated, output: str) -> str:
         """The closing stderr line of `generate`: count, size, NFE, extra network calls, wall-clock."""
         what, rate = self.describe(tally)
         extra = "".join(f", {k.replace('_', ' ')}={v:g}/seq" for k, v in tally.extra.items())
         return f"{what}, nfe={tally.nfe}{extra}, {tally.seconds:.1f} s ({rate}) -> {output}"
-
-    def generate(self, model: LoadedModel, n: int, nfe: int, length: int | str | None = None, seed: int = 0,
-                 batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
-                 condition: dict | None = None, shard: str | None = None) -> Generated:
-        """n samples (per template, when conditioned) with `nfe` denoiser calls each, all in memory (`chunks`)."""
-        return Generated.joined(list(self.chunks(model, n, nfe, length, seed, batch_size, sampler, device, progress,
-                                                 condition, shard)))
-
-    def chunks(self, model: LoadedModel, n: int, nfe: int, length: int | str | None = None, seed: int = 0,
-               batch_size: int = 16, sampler: str = "ancestral", device: str = "cpu", progress: bool = True,
-               condition: dict | None = None, shard: str | None = None) -> Iterator[Generated]:
-        """The samples of `generate`, chunk by chunk (`CHUNK` samples per template each), as they are made. Each
-        chunk's generator (`chunk_generator(seed, k)`) draws its lengths (or spacer lengths) where the domain draws
-        them, then every sampling step: the same seed and batch size give the same records, and `shard` "I/N"
-        makes the I-th of N contiguous blocks of chunks, numbered as in the whole job."""
-        check_counts(n, nfe, batch_size, seed)
-        chunks = shard_chunks(n, parse_shard(shard))
-        engine = build_sampler(model, sampler)  # one for all chunks; a sampler this model cannot run fails here
-        provenance = {"nfe": nfe, "seed": seed, "sampler": sampler}
-        bar, done = None, 0  # done: records of the whole job before this chunk
-        try:
-            for k in chunks:
-                size = min(CHUNK, n - k * CHUNK)
-                g = chunk_generator(seed, k)
-                plan = self.plan(model, size, length, g, condition or {})
-                per_sample = len(plan.lengths) // size  # templates given: one sample of each per draw
-                if bar is None:  # once the first plan has passed its checks
-                    done = k * CHUNK * per_sample
-                    total = sum(min(CHUNK, n - j * CHUNK) for j in chunks) * per_sample
-                    bar = progress_bar(total, model.name, nfe, progress)
-                tokens = generate_rows(model, plan.lengths, nfe, g, batch_size, sampler, device,
-                                       templates=plan.templates, bar=bar, engine=engine)
-                yield Generated(self.records(model, tokens.rows, provenance, plan.labels, start=done), tokens)
-                done += len(plan.lengths)
-        finally:
-            if bar is not None:
-                bar.close()
 
     # -- training and evaluation --------------------------------------------------------------------------
     def train_teacher(self, cfg, run_dir: Path, resume: bool = False, stop_at: int | None = None) -> dict:

@@ -2,7 +2,7 @@
 the integral KL between the student-pushed and the real marginals, with a discriminator as density-ratio
 estimator and a grouped policy-gradient update. Written once over `MaskedDenoiser`/`Vocab`.
 
-One iteration (see ../shared/reference/distillation-methods.md §2.8):
+One iteration (arXiv 2509.25035, the method section's training algorithm, as the authors' released code runs it):
   real partners x (B) → repeated G times; τ ~ Beta(a, b) per rollout, clamped to [τ_min, 1 − τ_min];
   student rollout 1 → τ → t_final (no grad); z_fake, z_real = both re-masked at α(τ) ("coupled time");
   D step (BCE, label smoothing, masked positions only); reward r = mean masked clip(logit D(z_fake), ±8);
@@ -36,8 +36,7 @@ from protdidi.methods.rewards import (
     time_weight,
 )
 from protdidi.methods.rollout import trajectory_logprob, two_step_rollout
-from protdidi.process import add_noise
-from protdidi.schedule import LogLinearSchedule
+from protdidi.schedule import LogLinearSchedule, add_noise
 from protdidi.trainer import ema_update, optimizer_step
 
 REAL_SIDES = ("data", "teacher")

@@ -10,7 +10,7 @@ whose gradient in the student logits z is ∂L/∂z_i = −λ G_i (a_i − ⟨G,
 cross-entropy −λ Σ_masked ⟨sg(G), log f(x_t')⟩. One fake update, then one generator update (fake_frequency 1).
 Modes, as the released code: in the fake step only the fake is in training mode; in the generator step only the
 student (its dropout, if any, is part of the relaxed output it is trained through).
-See ../shared/reference/distillation-methods.md §3.
+See arXiv 2602.19066: the objective §3.1, the relaxation §3.2, the algorithm §3.4 and Algorithms 1-2.
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from protdidi.denoiser import MaskedDenoiser
 from protdidi.distributed import mean_across
 from protdidi.methods.base import DistillLoopConfig, DistillTask, Method
 from protdidi.methods.rewards import finite_or_zero
-from protdidi.process import add_noise, antithetic_times
-from protdidi.schedule import LogLinearSchedule
+from protdidi.schedule import LogLinearSchedule, add_noise, antithetic_times
 from protdidi.trainer import ema_update, optimizer_step
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.denoiser import MaskedDenoiser
-from protdidi.process import prior
 from protdidi.sampling.base import categorical_step
-from protdidi.schedule import LogLinearSchedule
+from protdidi.schedule import LogLinearSchedule, prior
 
 
 @dataclass

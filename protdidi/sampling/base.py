@@ -1,25 +1,75 @@
-"""What every sampler shares: the result record, the start state (all mask, or a template for conditional
-generation) and the float64 ancestral categorical step."""
+"""What every sampler shares. A sampler is a plan (its time grid, one `Step` per denoiser call) and a step (one
+transition of the tokens, reading and changing a `State`); `protdidi.generation.driver` runs the loop, counts the
+NFE and times it. Here also: the start state (all mask, or a template) and the float64 ancestral categorical step."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from protdidi.errors import ModelOutputError
-from protdidi.process import prior
+from protdidi.schedule import LogLinearSchedule, prior, time_grid
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a plan: from time t down to s, with the schedule's α at both (α_s = 1 on the last step, t = 0,
+    so no mask survives it and no separate noise-removal call is needed)."""
+
+    t: float
+    s: float
+    alpha_t: float
+    alpha_s: float
+
+
+def uniform_plan(schedule: LogLinearSchedule, steps: int) -> list[Step]:
+    """`steps` steps on the uniform grid 1 → 0."""
+    grid = time_grid(steps)
+    alphas = schedule.alpha(grid).tolist()
+    alphas[-1] = 1.0  # t = 0 exactly
+    return [Step(float(grid[i]), float(grid[i + 1]), alphas[i], alphas[i + 1]) for i in range(steps)]
 
 
 @dataclass
-class Generation:
-    """Sampler output. tokens: Long[N, L]; nfe: denoiser evaluations per sequence (exact);
-    seconds: wall-clock of the whole call; extra: sampler-specific counters (e.g. discriminator calls)."""
+class State:
+    """What a step reads and changes. `denoiser`: called once per step (the driver counts the calls); `x`: Long[num,
+    length], the tokens; `valid`: Bool[num, length] marking real positions in a padded batch (None: no padding);
+    `region`: the same, never None; `sampleable`: Bool[V], the ids a step may draw; `extra`: per-sequence counters of
+    other network calls (e.g. discriminator forwards)."""
 
-    tokens: torch.Tensor
-    nfe: int
-    seconds: float
-    extra: dict
+    denoiser: object
+    x: torch.Tensor
+    valid: torch.Tensor | None
+    region: torch.Tensor
+    sampleable: torch.Tensor
+    generator: torch.Generator | None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def vocab(self):
+        return self.denoiser.vocab
+
+    def times(self, t: float) -> torch.Tensor:
+        """Float[num]: time `t` for every sequence."""
+        return torch.full((self.x.shape[0],), t, device=self.x.device)
+
+    def count(self, key: str, calls: int = 1) -> None:
+        self.extra[key] = self.extra.get(key, 0) + calls
+
+
+class Sampler:
+    """The sampler interface: `plan(steps)` (default: the uniform grid of `schedule`) and `step(state, step)` returning
+    the next tokens. `needs_discriminator`: `build_sampler` hands it the student's discriminator."""
+
+    schedule: LogLinearSchedule
+    needs_discriminator = False
+
+    def plan(self, steps: int) -> list[Step]:
+        return uniform_plan(self.schedule, steps)
+
+    def step(self, state: State, step: Step) -> torch.Tensor:
+        raise NotImplementedError
 
 
 def start_state(num: int, length: int, vocab, device, valid: torch.Tensor | None = None,

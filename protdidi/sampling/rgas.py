@@ -9,35 +9,37 @@ discriminator forwards and backwards (per sequence) are reported separately in `
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
 
-from protdidi.denoiser import MaskedDenoiser, subs
-from protdidi.sampling.base import Generation, categorical_step, start_state
-from protdidi.schedule import LogLinearSchedule, time_grid
+from protdidi.denoiser import subs
+from protdidi.sampling.base import Sampler, State, Step, categorical_step, uniform_plan
+from protdidi.schedule import LogLinearSchedule
 
 
 @dataclass(frozen=True)
-class PlanStep:
-    kind: str  # "tilt" or "rerank"
-    guidance: float  # h for tilting steps (0 for re-ranking)
-    candidates: int  # M (1 for tilting steps)
+class RgasStep(Step):
+    kind: str = "tilt"  # "tilt" or "rerank"
+    guidance: float = 0.0  # h for tilting steps (0 for re-ranking)
+    candidates: int = 1  # M (1 for tilting steps)
 
 
-def rgas_plan(steps: int, ratio: float, guidance_start: float, guidance_end: float, candidates: int) -> list[PlanStep]:
-    """Which steps tilt and which re-rank: rerank_start = ⌊N·(1 − ratio)⌋, h_i interpolated over the tilting steps."""
+def rgas_plan(steps: int, ratio: float, guidance_start: float, guidance_end: float, candidates: int,
+              schedule: LogLinearSchedule | None = None) -> list[RgasStep]:
+    """Which steps tilt and which re-rank: rerank_start = ⌊N·(1 − ratio)⌋, h_i interpolated over the tilting steps,
+    on the uniform grid of `schedule` (default: the log-linear one)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     rerank_start = int(steps * (1.0 - ratio))
     plan = []
-    for i in range(steps):
+    for i, base in enumerate(uniform_plan(schedule or LogLinearSchedule(), steps)):
         if i < rerank_start:
             frac = i / (rerank_start - 1) if rerank_start > 1 else 0.0
-            plan.append(PlanStep("tilt", guidance_start + frac * (guidance_end - guidance_start), 1))
+            plan.append(RgasStep(**vars(base), kind="tilt",
+                                 guidance=guidance_start + frac * (guidance_end - guidance_start)))
         else:
-            plan.append(PlanStep("rerank", 0.0, candidates))
+            plan.append(RgasStep(**vars(base), kind="rerank", candidates=candidates))
     return plan
 
 
@@ -65,61 +67,41 @@ class RgasSettings:
 
 
 @dataclass(kw_only=True)
-class RgasSampler(RgasSettings):
+class RgasSampler(RgasSettings, Sampler):
     schedule: LogLinearSchedule
     discriminator: torch.nn.Module
     needs_discriminator = True  # a class attribute: `build_sampler` hands it the student's discriminator
 
-    def plan(self, steps: int) -> list[PlanStep]:
-        return rgas_plan(steps, self.rerank_ratio, self.guidance_start, self.guidance_end, self.num_candidates)
+    def plan(self, steps: int) -> list[RgasStep]:
+        return rgas_plan(steps, self.rerank_ratio, self.guidance_start, self.guidance_end, self.num_candidates,
+                         self.schedule)
 
-    def sample(self, denoiser: MaskedDenoiser, num: int, length: int, steps: int,
-               generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-               valid: torch.Tensor | None = None, template: torch.Tensor | None = None) -> Generation:
-        """As `AncestralSampler.sample`; only designed (masked) positions are tilted, re-ranking scores whole
-        sequences."""
-        if num < 1 or length < 1 or steps < 1:
-            raise ValueError(f"num, length and steps must be >= 1 (got {num}, {length}, {steps})")
-        start = time.perf_counter()
-        vocab = denoiser.vocab
-        disc = self.discriminator.to(device).eval()
-        sampleable = vocab.sampleable_mask(device)
-        x = start_state(num, length, vocab, device, valid, template)
-        valid = None if valid is None else valid.to(device)
-        region = torch.ones((num, length), dtype=torch.bool, device=device) if valid is None else valid
-        grid = time_grid(steps)
-        alphas = self.schedule.alpha(grid).tolist()
-        alphas[-1] = 1.0
-        counts = {"disc_forwards": 0, "disc_backwards": 0}
-        nfe = 0
-        for i, step in enumerate(self.plan(steps)):
-            t = torch.full((num,), float(grid[i]), device=device)
-            s = torch.full((num,), float(grid[i + 1]), device=device)
-            with torch.no_grad():
-                logits = denoiser.logits(x, t, valid).float()
-            nfe += 1
-            masked = (x == vocab.mask_id) & region
-            if step.kind == "tilt":
-                logits = logits + step.guidance * self._reward_gradient(disc, logits, x, t, valid, masked)
-                counts["disc_forwards"] += 1
-                counts["disc_backwards"] += 1
-                log_probs = subs(logits, x, vocab)
-                x = categorical_step(log_probs, x, alphas[i], alphas[i + 1], vocab.mask_id, sampleable, generator)
-            else:
-                log_probs = subs(logits, x, vocab)
-                cands = torch.stack([categorical_step(log_probs, x, alphas[i], alphas[i + 1], vocab.mask_id,
-                                                      sampleable, generator) for _ in range(step.candidates)])
-                if step.candidates > 1:
-                    m = step.candidates
-                    with torch.no_grad():
-                        d = disc(cands.reshape(m * num, length), s.repeat(m),
-                                 None if valid is None else valid.repeat(m, 1)).view(m, num, length)
-                    counts["disc_forwards"] += m
-                    scores = (d.float() * region).sum(-1)
-                    x = cands[_pick(scores, generator), torch.arange(num, device=device)]
-                else:
-                    x = cands[0]
-        return Generation(tokens=x, nfe=nfe, seconds=time.perf_counter() - start, extra=counts)
+    def step(self, state: State, step: RgasStep) -> torch.Tensor:
+        """A tilting step guides the designed (masked) positions only; a re-ranking step scores whole sequences."""
+        x, vocab, valid, region = state.x, state.vocab, state.valid, state.region
+        disc = self.discriminator.to(x.device).eval()
+        t, s = state.times(step.t), state.times(step.s)
+        with torch.no_grad():
+            logits = state.denoiser.logits(x, t, valid).float()
+        masked = (x == vocab.mask_id) & region
+        if step.kind == "tilt":
+            logits = logits + step.guidance * self._reward_gradient(disc, logits, x, t, valid, masked)
+            state.count("disc_forwards")
+            state.count("disc_backwards")
+            return categorical_step(subs(logits, x, vocab), x, step.alpha_t, step.alpha_s, vocab.mask_id,
+                                    state.sampleable, state.generator)
+        log_probs = subs(logits, x, vocab)
+        m, num, length = step.candidates, x.shape[0], x.shape[1]
+        cands = torch.stack([categorical_step(log_probs, x, step.alpha_t, step.alpha_s, vocab.mask_id,
+                                              state.sampleable, state.generator) for _ in range(m)])
+        if m == 1:
+            return cands[0]
+        with torch.no_grad():
+            d = disc(cands.reshape(m * num, length), s.repeat(m),
+                     None if valid is None else valid.repeat(m, 1)).view(m, num, length)
+        state.count("disc_forwards", m)
+        scores = (d.float() * region).sum(-1)
+        return cands[_pick(scores, state.generator), torch.arange(num, device=x.device)]
 
     @staticmethod
     def _reward_gradient(disc, logits, x, t, valid, masked) -> torch.Tensor:

@@ -11,8 +11,8 @@ from protdidi.domains.protein.fasta import read_fasta
 from protdidi.domains.protein.models import DEFAULT_TEACHER, teacher_reference
 from protdidi.domains.protein.teacher import DataConfig
 from protdidi.errors import UserError
-from protdidi.methods.run import DistillRunConfig, DistillSetup
-from protdidi.tasks.sample_quality import make_evaluator
+from protdidi.methods.distillation import DistillRunConfig, DistillSetup
+from protdidi.methods.sample_quality import make_evaluator
 
 
 @dataclass

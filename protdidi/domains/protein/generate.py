@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import torch
 
+from protdidi.checkpoint import LoadedModel
 from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.protein.conditions import DESIGN, motif_designs, template_designs
 from protdidi.domains.protein.data import draw_lengths
 from protdidi.domains.protein.fasta import ProteinRecord
 from protdidi.errors import UserError
-from protdidi.loaded import LoadedModel
 
 
 def choose_lengths(model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator) -> list[int]:

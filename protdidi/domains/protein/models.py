@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from protdidi.assets import ASSETS
-from protdidi.checkpoint import file_sha256, weights_path
+from protdidi.checkpoint import LoadedModel, load_model_dir
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.errors import CheckpointError, UserError
 from protdidi.io import read_json_object
-from protdidi.loaded import LoadedModel, load_model_dir
+from protdidi.weights import file_sha256, weights_path
 
 # Shipped models by name (directories under protdidi/assets/).
 SHIPPED = {"didi": "protdidi-cath-didi", "idlm": "protdidi-cath-idlm", "teacher": "protdidi-cath-teacher"}

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from protdidi.assets import ASSETS
-from protdidi.domains.base import Domain, Tally
+from protdidi.domains.base import Domain
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.distill import ProteinDistillConfig, protein_distill_setup
 from protdidi.domains.protein.fasta import write_fasta
 from protdidi.domains.protein.generate import protein_plan, protein_records
 from protdidi.domains.protein.models import length_histogram, load_protein_model, weights_file
 from protdidi.domains.protein.teacher import TeacherRunConfig, train_teacher
+from protdidi.generation.result import Generated
 
 
 class ProteinDomain(Domain):
@@ -47,7 +48,7 @@ class ProteinDomain(Domain):
     def write(self, records, path, fmt=None):
         write_fasta(records, path)
 
-    def describe(self, tally: Tally) -> tuple[str, str]:
+    def describe(self, tally: Generated) -> tuple[str, str]:
         return f"{tally.n} sequences, {tally.tokens} residues", f"{tally.n / tally.seconds:.1f} seq/s"
 
     def train_teacher(self, cfg, run_dir, resume=False, stop_at=None):
@@ -57,8 +58,8 @@ class ProteinDomain(Domain):
         return protein_distill_setup(self, cfg, device)
 
     def evaluate(self, samples, out_dir, options, progress=True):
-        from protdidi.domains.protein.evaluate import evaluate, notes
-        from protdidi.domains.protein.report import markdown
+        from protdidi.domains.protein.evaluation.evaluate import evaluate, notes
+        from protdidi.domains.protein.evaluation.report import markdown
 
         report = evaluate(samples, Path(out_dir), options.get("reference"), options.get("train"),
                           options.get("judge"), options["pppl_n"], options["seed"], progress=progress,

@@ -7,17 +7,17 @@ from pathlib import Path
 
 from protdidi.adapters.architectures import MAX_SIZE
 from protdidi.adapters.esm_denoiser import EsmDenoiser
+from protdidi.checkpoint import save_model_dir
 from protdidi.config import check_fraction_split, require, to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.errors import UserError
-from protdidi.loaded import save_model_dir
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.models.rotary import check_heads
-from protdidi.runs import Run, fit_teacher
 from protdidi.schedule import ScheduleConfig, make_schedule
 from protdidi.tasks.mdlm import OptimConfig
+from protdidi.training_run import Run, fit_teacher
 
 
 @dataclass

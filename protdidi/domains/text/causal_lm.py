@@ -18,9 +18,9 @@ from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.batching import BatchStream, fixed_batches
 from protdidi.config import require, to_dict
 from protdidi.domains.text.teacher import TextDataConfig, load_windows
-from protdidi.runs import Run
 from protdidi.tasks.base import EmaTrainingTask
 from protdidi.tasks.mdlm import OptimConfig
+from protdidi.training_run import Run
 
 
 @dataclass

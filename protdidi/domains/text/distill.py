@@ -12,8 +12,8 @@ from protdidi.domains.text.data import read_documents, split_windows, token_stre
 from protdidi.domains.text.models import teacher_reference, tokenizer_writer
 from protdidi.domains.text.teacher import DEFAULT_CORPUS
 from protdidi.errors import UserError
-from protdidi.methods.run import DistillRunConfig, DistillSetup
-from protdidi.tasks.sample_quality import make_evaluator
+from protdidi.methods.distillation import DistillRunConfig, DistillSetup
+from protdidi.methods.sample_quality import make_evaluator
 
 
 @dataclass

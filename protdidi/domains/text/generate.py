@@ -7,12 +7,12 @@ from collections.abc import Iterable
 
 import torch
 
+from protdidi.checkpoint import LoadedModel
 from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.text.data import parse_jsonl
 from protdidi.domains.text.tokenizer import decode
 from protdidi.errors import UserError
 from protdidi.io import decode_text, write_text_atomic
-from protdidi.loaded import LoadedModel
 
 
 def text_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from protdidi.adapters.dit_denoiser import DitDenoiser
-from protdidi.checkpoint import file_sha256, weights_path
+from protdidi.checkpoint import LoadedModel, load_model_dir
 from protdidi.domains.text.tokenizer import load_tokenizer, text_vocab
 from protdidi.errors import CheckpointError, UserError
-from protdidi.loaded import LoadedModel, load_model_dir
 from protdidi.schedule import LogLinearSchedule
+from protdidi.weights import file_sha256, weights_path
 
 DEFAULT_TOKENIZER = "gpt2"
 TOKENIZER_DIR = "tokenizer"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from protdidi.domains.base import Domain, Tally
+from protdidi.domains.base import Domain
 from protdidi.domains.text.distill import TextDistillConfig, text_distill_setup
 from protdidi.domains.text.generate import text_plan, text_records, write_samples
 from protdidi.domains.text.models import checkpoint_vocab, load_text_model
 from protdidi.domains.text.teacher import TextTeacherRunConfig, train_text_teacher
 from protdidi.errors import UserError
+from protdidi.generation.result import Generated
 
 
 class TextDomain(Domain):
@@ -28,7 +29,7 @@ class TextDomain(Domain):
         return load_text_model(spec, self, tokenizer)
 
     def weights_file(self, spec):
-        from protdidi.checkpoint import weights_path
+        from protdidi.weights import weights_path
 
         return weights_path(spec)
 
@@ -47,7 +48,7 @@ class TextDomain(Domain):
     def write(self, records, path, fmt=None):
         write_samples(records, path, fmt)
 
-    def describe(self, tally: Tally) -> tuple[str, str]:
+    def describe(self, tally: Generated) -> tuple[str, str]:
         return f"{tally.n} samples of {tally.tokens // tally.n} tokens", f"{tally.n / tally.seconds:.2f} samples/s"
 
     def train_teacher(self, cfg, run_dir, resume=False, stop_at=None):

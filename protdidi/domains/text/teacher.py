@@ -7,17 +7,17 @@ from pathlib import Path
 
 from protdidi.adapters.architectures import MAX_SIZE
 from protdidi.adapters.dit_denoiser import DitDenoiser
+from protdidi.checkpoint import save_model_dir
 from protdidi.config import check_fraction_split, require, to_dict
 from protdidi.domains.text.data import read_documents, split_windows, token_stream
 from protdidi.domains.text.models import TOKENIZER_DIR, tokenizer_writer
 from protdidi.domains.text.tokenizer import load_tokenizer, text_vocab
 from protdidi.errors import UserError
-from protdidi.loaded import save_model_dir
 from protdidi.models.dit import DitConfig
 from protdidi.models.rotary import check_heads
-from protdidi.runs import Run, fit_teacher
 from protdidi.schedule import ScheduleConfig, make_schedule
 from protdidi.tasks.mdlm import OptimConfig
+from protdidi.training_run import Run, fit_teacher
 
 DEFAULT_CORPUS = "data/text/tinyshakespeare.txt"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from protdidi.generation.driver import sample_batch
 from protdidi.sampling.ancestral import AncestralSampler
 from protdidi.tasks.mdlm import evaluate_nelbo
 
@@ -25,8 +26,9 @@ def make_evaluator(teacher, eval_lengths: list[int], loop, max_length: int, devi
 
     def evaluate(student) -> dict[str, float]:
         g = torch.Generator(device=device).manual_seed(loop.seed + 99)
-        gen = sampler.sample(student, len(eval_lengths), valid.shape[1], loop.eval_nfe, g, device, valid.to(device))
-        tokens = gen.tokens.cpu()
+        gen = sample_batch(sampler, student, len(eval_lengths), valid.shape[1], loop.eval_nfe, g, device,
+                           valid.to(device))
+        tokens = torch.stack(gen.rows).cpu()
         seqs = [row[:n] for row, n in zip(tokens, eval_lengths, strict=True)]
         nll = evaluate_nelbo(teacher.denoiser, seqs, teacher.schedule, max_length, 64, passes=2, device=device,
                              estimator="auto")

@@ -19,16 +19,15 @@ import numpy as np
 from tqdm import tqdm
 
 from protdidi.atomic_dirs import write_dir_atomic
-from protdidi.domains.protein import homology
 from protdidi.domains.protein.data import default_cath_splits
-from protdidi.domains.protein.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
-from protdidi.domains.protein.fasta import read_fasta
-from protdidi.domains.protein.judges import load_judge
-from protdidi.domains.protein.novelty import novelty_search
-from protdidi.domains.protein.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
-from protdidi.domains.protein.reference_cache import ReferenceCache, reference_key
-from protdidi.domains.protein.report import markdown, plots
-from protdidi.domains.protein.rows import (
+from protdidi.domains.protein.evaluation import homology
+from protdidi.domains.protein.evaluation.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
+from protdidi.domains.protein.evaluation.judge_loading import load_judge
+from protdidi.domains.protein.evaluation.novelty import novelty_search
+from protdidi.domains.protein.evaluation.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
+from protdidi.domains.protein.evaluation.reference_cache import ReferenceCache, reference_key
+from protdidi.domains.protein.evaluation.report import markdown, plots
+from protdidi.domains.protein.evaluation.report_rows import (
     CONTROLS,
     JUDGE_WINDOW,
     NATURAL,
@@ -39,6 +38,7 @@ from protdidi.domains.protein.rows import (
     scored_row,
     versus_natural,
 )
+from protdidi.domains.protein.fasta import read_fasta
 from protdidi.errors import UserError
 
 ROW_VERSION = 3  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)

@@ -2,7 +2,7 @@
 process group), seed, save the resolved config, run the `Trainer`, honour `--stop-at`, write the report.
 
 Entry points: `protdidi train-teacher` (both domains, through `fit_teacher`), `train-judge`, `train-evaluator`
-and `distill` (`protdidi.methods.run`). Each builds its model and data, then hands them to a `Run`.
+and `distill` (`protdidi.methods.distillation`). Each builds its model and data, then hands them to a `Run`.
 """
 
 from __future__ import annotations

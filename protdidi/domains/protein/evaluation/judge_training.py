@@ -28,9 +28,9 @@ from protdidi.domains.protein.teacher import DataConfig, ModelConfig
 from protdidi.errors import UserError
 from protdidi.io import check_output_location, write_text_atomic
 from protdidi.models.esm2 import Esm2, Esm2Config
-from protdidi.runs import Run
 from protdidi.tasks.mdlm import OptimConfig, unigram_nll
 from protdidi.tasks.mlm import MlmTask
+from protdidi.training_run import Run
 
 JUDGE_NAME = "protdidi-cath-judge"
 JUDGE_FILE = f"{JUDGE_NAME}.pt"

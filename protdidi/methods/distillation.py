@@ -13,17 +13,17 @@ import torch
 
 import protdidi.distributed as dist
 from protdidi.batching import BatchStream
+from protdidi.checkpoint import LoadedModel, save_model_dir
 from protdidi.config import to_dict
 from protdidi.errors import UserError
-from protdidi.generation import generate_rows
+from protdidi.generation.driver import generate_rows
 from protdidi.io import write_file_atomic
-from protdidi.loaded import LoadedModel, save_model_dir
 from protdidi.methods import METHODS
 from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.didi import DidiConfig
 from protdidi.methods.idlm import IdlmConfig
-from protdidi.runs import Run
 from protdidi.sampling.rgas import RgasSettings
+from protdidi.training_run import Run
 
 POOL_BATCH = 16  # teacher-pool generation batch size (part of what the pool's seed reproduces)
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from protdidi.domains.protein import metrics as M
+from protdidi.domains.protein.evaluation import metrics as M
 from protdidi.errors import UserError
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from protdidi.domains.protein import metrics as M
 from protdidi.domains.protein.alphabet import STANDARD_RESIDUES, encode_protein, protein_vocab
-from protdidi.domains.protein.disorder import DisorderScores, predict_disorder
-from protdidi.domains.protein.homology import best_hits, homology_columns
+from protdidi.domains.protein.evaluation import metrics as M
+from protdidi.domains.protein.evaluation.disorder import DisorderScores, predict_disorder
+from protdidi.domains.protein.evaluation.homology import best_hits, homology_columns
 from protdidi.evaluation.pppl import exact_pppl, fast_pppl
 from protdidi.stats import bootstrap_ratio_ci
 
