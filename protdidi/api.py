@@ -36,8 +36,8 @@ class Model:
 
     def generate(self, n: int = 8, nfe: int = 16, seed: int = 0, *, length: int | str | None = None,
                  template: str | None = None, redesign: str | None = None, motif: str | None = None,
-                 batch_size: int = 16, sampler: str = "ancestral", records: bool = False,
-                 progress: bool = False, shard: str | None = None) -> list:
+                 batch_size: int = 16, sampler: str = "ancestral", temperature: float | None = None,
+                 records: bool = False, progress: bool = False, shard: str | None = None) -> list:
         """`n` samples (per template) at `nfe` denoiser calls each: their sequences (text), or with `records` the
         output records whose headers/fields record the model, NFE, seed, sampler and condition. `shard` "I/N":
         only the I-th of N contiguous parts of the job, as `protdidi generate --shard`."""
@@ -46,7 +46,7 @@ class Model:
 
         self.domain.check_options("generate", template=template, redesign=redesign, motif=motif)
         request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, self.device, shard,
-                          progress)
+                          progress, temperature)
         result = generate(self.domain, self.loaded, request)
         return result.records if records else [self.domain.text_of(r) for r in result.records]
 

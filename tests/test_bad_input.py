@@ -125,6 +125,9 @@ def matrix() -> dict[str, list[Case]]:
         *(Case(name, (*gen, "--model", f"{{{f}}}", "-o", "{out.fasta}"), msg) for name, (f, msg) in
           MODEL_CASES.items()),
         Case("motif of designed positions only", (*gen, "--motif", "3,__,3", "-o", "{out.fasta}"), "no motif"),
+        Case("temperature out of range", (*gen, "--temperature", "0", "-o", "{out.fasta}"), "--temperature"),
+        Case("temperature for a sampler without one", (*gen, "--model", "didi", "--sampler", "rgas", "--temperature",
+                                                       "0.5", "-o", "{out.fasta}"), "does not apply"),
         *(Case(f"{opt} out of range", ("generate", opt, v, "-o", "{out.fasta}"), msg)
           for opt in ("--n", "--nfe", "--length", "--batch-size", "--seed") for v, msg in NUMBER_CASES[opt]),
         *(Case(name, (*gen, "--device", v, "-o", "{out.fasta}"), msg) for name, (v, msg) in DEVICE_CASES.items()),

@@ -30,7 +30,11 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
                    "a fair-esm .pt file or an HF EsmForMaskedLM directory. Text (required): a protdidi text "
                    "checkpoint directory, an MDLM/DUO .ckpt or an HF MDLM directory.")
 @click.option("--sampler", type=click.Choice(SAMPLERS.names()), default="ancestral", show_default=True,
-              help="ancestral, or rgas (reward-guided; needs a distilled student's discriminator).")
+              help="ancestral; confidence (reveal the most confident draws first, MaskGIT/DPLM); or rgas "
+                   "(reward-guided; needs a distilled student's discriminator).")
+@click.option("--temperature", type=float, default=None, metavar="T",
+              help="Divide the model's log-probabilities by T before every draw (ancestral, confidence; below 1: "
+                   "sharper) [default: 1]; recorded in each header.")
 @click.option("--device", default="cpu", show_default=True,
               help="torch device (cpu, cuda, cuda:1, ...), or auto (CUDA when present, else CPU).")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
@@ -51,8 +55,8 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
               help="Generate only the I-th (0-based) of N contiguous parts of the job: same seed and --n on every "
                    "part; the parts' files concatenated in order are the whole job's file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, tokenizer, template, redesign, motif,
-             fmt, shard, output, quiet):
+def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperature, device, tokenizer, template,
+             redesign, motif, fmt, shard, output, quiet):
     """Generate protein sequences (FASTA) or text windows (JSONL / plain text), unconditionally or conditioned on a
     template, redesigned ranges or a motif contig.
 
@@ -72,8 +76,9 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, device, t
                          motif=motif)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     check_free_space(output, n * MIN_RECORD_BYTES)
+    # a bad --shard or --temperature, or a device this machine lacks, fails here, before the model loads
     request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, device, shard,
-                      progress=not quiet)  # a bad --shard or a device this machine lacks fails before the model loads
+                      progress=not quiet, temperature=temperature)
     loaded = plugin.load_model(model, tokenizer)
     tally = Generated()
     plugin.write((record for part in stream(plugin, loaded, request) for record in tally.count(part).records),

@@ -28,15 +28,17 @@ from protdidi.sampling import SAMPLERS
 from protdidi.sampling.base import Sampler, State, start_state
 
 
-def build_sampler(model: LoadedModel, name: str) -> Sampler:
-    """The named sampler for this model; a sampler that needs a discriminator needs a student that has one."""
+def build_sampler(model: LoadedModel, name: str, **settings) -> Sampler:
+    """The named sampler for this model, with `settings` (e.g. temperature) over its defaults; a sampler that needs a
+    discriminator needs a student that has one."""
     cls = SAMPLERS.get(name)
     if not cls.needs_discriminator:
-        return cls(schedule=model.schedule)
+        return cls(schedule=model.schedule, **settings)
     if model.load_discriminator is None:
         raise UserError(f"--sampler {name} needs a distilled student with a discriminator; "
                         f"{model.name!r} is a {model.kind} without one")
-    return cls(schedule=model.schedule, discriminator=model.load_discriminator(), **model.sampler_defaults)
+    return cls(schedule=model.schedule, discriminator=model.load_discriminator(),
+               **{**model.sampler_defaults, **settings})
 
 
 class Counted:
@@ -130,7 +132,8 @@ def stream(domain, model: LoadedModel, request: Request) -> Iterator[Generated]:
     """The samples of `request`, chunk by chunk (`CHUNK` samples per template each), as they are made, with their
     records. `domain` (a `protdidi.domains.base.Domain`) plans each chunk with the chunk's generator
     (`chunk_generator(seed, k)`) and makes its records, numbered as in the whole job."""
-    engine = build_sampler(model, request.sampler)  # one for all chunks; a sampler this model cannot run fails here
+    # one sampler for all chunks; a sampler this model cannot run fails here
+    engine = build_sampler(model, request.sampler, **request.sampler_settings)
     bar, done = None, 0  # done: records of the whole job before this chunk
     try:
         for k in request.chunks:

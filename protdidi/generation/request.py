@@ -4,7 +4,7 @@ arithmetic of its chunks and shards."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from protdidi.config import check_seed
 from protdidi.distributed import pick_device
@@ -20,9 +20,11 @@ class Request:
     """One generation job: `n` samples (per template, when conditioned) with `nfe` denoiser calls each.
 
     `length`: a number, a MIN-MAX range (motif contigs), or None (the domain's default); `template`, `redesign`,
-    `motif`: the conditions a domain may take (None where not given); `shard` "I/N": only the I-th of N contiguous
-    blocks of chunks. Construction checks everything that does not need the model (counts, seed, sampler name, shard,
-    device) and raises `UserError` with the CLI's one-line message; `device` becomes the device that will run it."""
+    `motif`: the conditions a domain may take (None where not given); `temperature`: divides the model's
+    log-probabilities before every draw, for samplers that take it (None: the sampler's default, 1); `shard` "I/N":
+    only the I-th of N contiguous blocks of chunks. Construction checks everything that does not need the model
+    (counts, seed, sampler name and settings, shard, device) and raises `UserError` with the CLI's one-line message;
+    `device` becomes the device that will run it."""
 
     n: int = 8
     nfe: int = 16
@@ -36,13 +38,18 @@ class Request:
     device: str = "cpu"
     shard: str | None = None
     progress: bool = False
+    temperature: float | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("--n", self.n), ("--nfe", self.nfe), ("--batch-size", self.batch_size)):
             if value < 1:
                 raise UserError(f"{name} must be >= 1 (got {value})")
         check_seed(self.seed)
-        SAMPLERS.get(self.sampler)
+        if self.temperature is not None and not 0 < self.temperature <= 100:
+            raise UserError(f"--temperature must be in (0, 100] (got {self.temperature:g})")
+        cls = SAMPLERS.get(self.sampler)
+        if self.temperature is not None and "temperature" not in {f.name for f in fields(cls)}:
+            raise UserError(f"--temperature does not apply to --sampler {self.sampler}")
         self.chunks = shard_chunks(self.n, parse_shard(self.shard))
         self.device = str(pick_device(self.device))
 
@@ -53,7 +60,13 @@ class Request:
     @property
     def provenance(self) -> dict:
         """What every output record states about how it was made."""
-        return {"nfe": self.nfe, "seed": self.seed, "sampler": self.sampler}
+        return {"nfe": self.nfe, "seed": self.seed, "sampler": self.sampler,
+                **({} if self.temperature is None else {"temperature": self.temperature})}
+
+    @property
+    def sampler_settings(self) -> dict:
+        """What the request sets on the sampler beyond its defaults."""
+        return {} if self.temperature is None else {"temperature": self.temperature}
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

@@ -7,4 +7,5 @@ torch-free: `SAMPLERS` imports a sampler when asked.
 from protdidi.registry import Registry
 
 SAMPLERS = Registry("sampler", {"ancestral": "protdidi.sampling.ancestral:AncestralSampler",
+                                "confidence": "protdidi.sampling.confidence:ConfidenceSampler",
                                 "rgas": "protdidi.sampling.rgas:RgasSampler"})

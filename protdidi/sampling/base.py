@@ -89,6 +89,28 @@ def start_state(num: int, length: int, vocab, device, valid: torch.Tensor | None
     return x
 
 
+def check_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
+    """`log_probs` itself, unless it holds NaN or +inf (damaged weights, or a precision the model cannot run in)."""
+    if not bool(torch.isfinite(log_probs.amax())):  # amax propagates NaN; +inf is its own maximum
+        raise ModelOutputError("the model's log-probabilities hold NaN or +inf values (damaged weights, or a "
+                               "precision it cannot run in); nothing was written")
+    return log_probs
+
+
+def gumbel_noise(shape, generator: torch.Generator | None, device) -> torch.Tensor:
+    """Float64 Gumbel(0, 1) noise of `shape` (uniforms drawn on the generator's device, so a seed means the same
+    draws on any device), resolving tiny probabilities exactly."""
+    u = torch.rand(shape, generator=generator, dtype=torch.float64,
+                   device=generator.device if generator is not None else device).to(device)
+    return -torch.log(-torch.log(u.clamp_min(1e-300)))
+
+
+def sharpened(log_probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Float64 log-probabilities divided by `temperature` and renormalised (below 1: sharper). Rows that are one-hot
+    (SUBS at unmasked positions) stay one-hot."""
+    return torch.log_softmax(log_probs.to(torch.float64) / temperature, dim=-1)
+
+
 def categorical_step(
     log_probs: torch.Tensor,
     xt: torch.Tensor,
@@ -105,17 +127,10 @@ def categorical_step(
     log_probs: Float[B, L, V] (SUBS output); xt: Long[B, L]; sampleable: Bool[V]; α_t, α_s: numbers, or
     Float[B] tensors for a different step per sequence.
     """
-    if not bool(torch.isfinite(log_probs.amax())):  # amax propagates NaN; +inf is its own maximum
-        raise ModelOutputError("the model's log-probabilities hold NaN or +inf values (damaged weights, or a "
-                               "precision it cannot run in); nothing was written")
-    lp = log_probs.to(torch.float64).masked_fill(~sampleable, float("-inf"))
+    lp = check_log_probs(log_probs).to(torch.float64).masked_fill(~sampleable, float("-inf"))
     a_t, a_s = (torch.as_tensor(a, dtype=torch.float64, device=lp.device).reshape(-1, 1, 1)
                 for a in (alpha_t, alpha_s))
     probs = torch.softmax(lp, dim=-1) * (a_s - a_t)
     probs[..., mask_id] = (1.0 - a_s)[..., 0]
-    # Gumbel-max over log q; uniforms in float64 so that tiny probabilities are resolved exactly.
-    u = torch.rand(probs.shape, generator=generator, dtype=torch.float64, device=generator.device
-                   if generator is not None else probs.device).to(probs.device)
-    gumbel = -torch.log(-torch.log(u.clamp_min(1e-300)))
-    draw = torch.argmax(torch.log(probs) + gumbel, dim=-1)
+    draw = torch.argmax(torch.log(probs) + gumbel_noise(probs.shape, generator, probs.device), dim=-1)  # Gumbel-max
     return torch.where(xt == mask_id, draw, xt)

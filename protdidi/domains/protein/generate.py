@@ -53,5 +53,7 @@ def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: di
     return [ProteinRecord(id=f"protdidi_{start + i:05d}", seq=vocab.decode(row),
                           description=f"len={len(row)} model={model.name} nfe={provenance['nfe']} "
                                       f"seed={provenance['seed']} sampler={provenance['sampler']}"
+                                      + (f" temperature={provenance['temperature']:g}"
+                                         if "temperature" in provenance else "")
                                       + (f" {labels[i]}" if labels else ""))
             for i, row in enumerate(rows)]
