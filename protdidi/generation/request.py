@@ -60,8 +60,7 @@ class Request:
     @property
     def provenance(self) -> dict:
         """What every output record states about how it was made."""
-        return {"nfe": self.nfe, "seed": self.seed, "sampler": self.sampler,
-                **({} if self.temperature is None else {"temperature": self.temperature})}
+        return {"nfe": self.nfe, "seed": self.seed, "sampler": self.sampler, **self.sampler_settings}
 
     @property
     def sampler_settings(self) -> dict:
