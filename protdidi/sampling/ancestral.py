@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from protdidi.sampling.base import Sampler, State, Step, categorical_step, check_log_probs, sharpened
+from protdidi.sampling.base import Sampler, State, Step, categorical_step, sharpened
 from protdidi.schedule import LogLinearSchedule
 
 
@@ -26,6 +26,6 @@ class AncestralSampler(Sampler):
     def step(self, state: State, step: Step) -> torch.Tensor:
         log_probs = state.denoiser(state.x, state.times(step.t), state.valid)
         if self.temperature != 1.0:
-            log_probs = sharpened(check_log_probs(log_probs), self.temperature)
+            log_probs = sharpened(log_probs, self.temperature)  # NaN/inf stay so: categorical_step refuses them
         return categorical_step(log_probs, state.x, step.alpha_t, step.alpha_s, state.vocab.mask_id, state.sampleable,
                                 state.generator)

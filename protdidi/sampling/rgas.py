@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from protdidi.denoiser import subs
-from protdidi.sampling.base import Sampler, State, Step, categorical_step, uniform_plan
+from protdidi.sampling.base import Sampler, State, Step, categorical_step, gumbel_noise, uniform_plan
 from protdidi.schedule import LogLinearSchedule
 
 
@@ -46,9 +46,7 @@ def rgas_plan(steps: int, ratio: float, guidance_start: float, guidance_end: flo
 def _pick(scores: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """One index per row drawn from softmax(scores) (Gumbel-max in float64). scores: Float[M, B] → Long[B]."""
     s = scores.to(torch.float64)
-    u = torch.rand(s.shape, generator=generator, dtype=torch.float64,
-                   device=generator.device if generator is not None else s.device).to(s.device)
-    return torch.argmax(s - torch.log(-torch.log(u.clamp_min(1e-300))), dim=0)
+    return torch.argmax(s + gumbel_noise(s.shape, generator, s.device), dim=0)
 
 
 @dataclass(kw_only=True)
