@@ -65,14 +65,16 @@ def distilled(name: str, teacher: Path, train_fasta: Path, args) -> Path:
     return run / "best"
 
 
-def sample(spec: str, lengths: list[int], nfe: int, args) -> tuple[list[str], float]:
-    """One sequence per length from model `spec` (ancestral, `args.seed`): the sequences and sampling seconds."""
+def sample(spec: str, lengths: list[int], nfe: int, args, sampler: str = "ancestral",
+           **settings) -> tuple[list[str], float]:
+    """One sequence per length from model `spec` (`sampler` with `settings`, e.g. temperature; `args.seed`): the
+    sequences and sampling seconds."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
-    from protdidi.generation.driver import generate_rows
+    from protdidi.generation.driver import build_sampler, generate_rows
 
     model = PROTEIN.load_model(spec)
     gen = generate_rows(model, lengths, nfe, torch.Generator().manual_seed(args.seed), args.batch_size,
-                        progress=False)
+                        sampler=build_sampler(model, sampler, **settings), progress=False)
     return [model.denoiser.vocab.decode(row) for row in gen.rows], gen.seconds
 
 

@@ -5,12 +5,14 @@ judge, no metapredict), so that settings can be compared in minutes of sampling 
     python benchmarks/family_recipe.py --family cath-f5 --tag lr2e-3 --set train.lr=0.002
     python benchmarks/family_recipe.py --family cath-f5 --tag base --init teacher                # no fine-tune
     python benchmarks/family_recipe.py --family cath-f5 --tag long --set train.patience=null --stages 500,1000,2000
+    python benchmarks/family_recipe.py --family cath-f5 --tag lr2e-3-T0.7 --init RUN/best --temperature 0.7
 
 Fine-tunes on the family's training members with the packaged small-data defaults and `--set` overrides (run in
 runs/family-recipe/TAG/FAMILY/teacher, resumed when unfinished), or takes `--init` as it is; samples `--n`
 sequences at each `--nfe` (ancestral, lengths drawn from the training members, seed 0) and appends one JSON line
 to benchmarks/results/family_recipe.jsonl: the setting, its steps and best validation perplexity, and per NFE the
 columns of family_design.py (hit rate among held-out and training members, near copies, median identity).
+`--sampler` and `--temperature` pick the decoding (ancestral at temperature 1 unless given).
 `--stages S1,S2,...` trains to each step in turn (the run's schedule unchanged) and samples its latest weights at
 each, one line per stage: the fine-tune's course from learning the family to copying it.
 """
@@ -35,6 +37,8 @@ def main() -> None:
     parser.add_argument("--init", default=None, help="sample this model as it is instead of fine-tuning")
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--nfe", default="64", help="comma-separated")
+    parser.add_argument("--sampler", default="ancestral", choices=("ancestral", "confidence"))
+    parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--stages", default=None, help="comma-separated steps: sample the latest weights at each")
     args = parser.parse_args()
     family = next(f for f in json.loads(FAMILIES.read_text())["families"] if f["name"] == args.family)
@@ -67,12 +71,14 @@ def fine_tune_summary(run: Path, upto: int | None = None) -> dict:
 
 def record(args, ns, spec: str, train: list[str], held: list[str], summary: dict) -> None:
     """Sample `spec` at each NFE (lengths drawn from the training members, seed 0) and append one result line."""
-    line = {"command": command_line(), "family": args.family, "tag": args.tag, "set": args.set, "model": spec}
+    line = {"command": command_line(), "family": args.family, "tag": args.tag, "set": args.set, "model": spec,
+            "sampler": args.sampler, "temperature": args.temperature}
+    settings = {} if args.temperature is None else {"temperature": args.temperature}
     line |= summary
     rng = random.Random(0)
     lengths = [len(rng.choice(train)) for _ in range(args.n)]
     for nfe in (int(x) for x in args.nfe.split(",")):
-        seqs, _ = sample(spec, lengths, nfe, ns)
+        seqs, _ = sample(spec, lengths, nfe, ns, args.sampler, **settings)
         line[f"nfe_{nfe}"] = homology(seqs, held, train, 0, natural=False)
     print(json.dumps(line), flush=True)
     with open(RESULTS / "family_recipe.jsonl", "a") as f:

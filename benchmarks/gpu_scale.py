@@ -1,7 +1,7 @@
 """Scale check on a GPU: distil a DPLM-150M-shaped teacher with both methods for a fixed number of iterations.
 
     python benchmarks/gpu_scale.py --iters 25       # on a machine with a CUDA GPU; 154 s on one H200
-    python benchmarks/gpu_scale.py --iters 15 --batch 32 --out DIR   # the second table in the README
+    python benchmarks/gpu_scale.py --iters 15 --batch 32 --out DIR   # the second table in docs/teacher.md
     python benchmarks/gpu_scale.py --toy --out /tmp/gpu_scale   # the same code path at toy size on a CPU
     python benchmarks/gpu_scale.py --iters 8 --methods idlm --profile --out DIR   # where an iteration's time goes
 

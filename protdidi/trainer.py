@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Protocol
 
 import torch
-from tqdm import tqdm
 
 from protdidi.errors import NonFiniteError, UserError
 from protdidi.io import write_file_atomic
+from protdidi.progress import StepClock, progress_line
 from protdidi.weights import read_trainer_state
 
 
@@ -167,44 +166,47 @@ class Trainer:
                 self.task.train_step(step)
             return {"step": self.stop_at}
         log = JsonlLog(self.run_dir / "log.jsonl", keep_until=start if self.resume else None)
-        bar = tqdm(total=self.steps, initial=start, desc=self.title, file=sys.stderr, dynamic_ncols=True,
-                   disable=None)
+        progress_line(f"{self.title}: {'resuming at' if self.resume else 'starting at'} step {start} of {self.steps}"
+                      + (f", stopping after step {self.stop_at}" if self.stop_at < self.steps else "")
+                      + f" (a line every {self.log_every} steps)")
+        clock = StepClock(start, self.stop_at)
         metrics: dict = {}
         t0 = time.perf_counter() - self.wall_offset
         pending = [m for m in self.snapshot_minutes if not (self.run_dir / snapshot_name(m)).exists()]
         done = start
-        try:
-            for step in range(start, start if self._out_of_patience() else self.stop_at):
-                logs = self.task.train_step(step)
-                done = step + 1
-                wall = time.perf_counter() - t0
-                if done % self.log_every == 0 or done == self.steps:
-                    log.write({"step": done, **logs, "wall_s": round(wall, 2)})
-                while pending and wall >= 60 * pending[0]:
-                    name = snapshot_name(pending.pop(0))
-                    self.task.save(self.run_dir / name, None)
-                    log.write({"step": done, "snapshot": name, "wall_s": round(wall, 2)})
-                bar.update(1)
-                bar.set_postfix(loss=f"{logs['loss']:.4f}")
-                if done % self.eval_every == 0 or done == self.steps:
-                    metrics = self.task.evaluate()
-                    log.write({"step": done, **metrics})
-                    self.stale += 1
-                    if metrics[self.monitor] < best:
-                        best, self.stale = metrics[self.monitor], 0
-                        self.task.save(self.run_dir / "best", None)
-                    if self._out_of_patience():
-                        log.write({"step": done, "early_stop": f"no better {self.monitor} in {self.patience} "
-                                                              "evaluations"})
-                stopping = self._out_of_patience()
-                if done % self.save_every == 0 or done in (self.steps, self.stop_at) or stopping:
-                    self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict(),
-                                                           "wall_s": time.perf_counter() - t0, "stale": self.stale})
-                    plot_curves(log, self.run_dir / "loss.png", self.title, self.panels)
-                if stopping:
-                    break
-        finally:
-            bar.close()
+        for step in range(start, start if self._out_of_patience() else self.stop_at):
+            logs = self.task.train_step(step)
+            done = step + 1
+            wall = time.perf_counter() - t0
+            if done % self.log_every == 0 or done == self.steps:
+                log.write({"step": done, **logs, "wall_s": round(wall, 2)})
+                progress_line(f"{self.title}: {clock.line(done, loss=logs['loss'])}")
+            while pending and wall >= 60 * pending[0]:
+                name = snapshot_name(pending.pop(0))
+                self.task.save(self.run_dir / name, None)
+                log.write({"step": done, "snapshot": name, "wall_s": round(wall, 2)})
+            if done % self.eval_every == 0 or done == self.steps:
+                metrics = self.task.evaluate()
+                log.write({"step": done, **metrics})
+                self.stale += 1
+                improved = metrics[self.monitor] < best
+                if improved:
+                    best, self.stale = metrics[self.monitor], 0
+                    self.task.save(self.run_dir / "best", None)
+                progress_line(f"{self.title}: step {done}: {self.monitor} {metrics[self.monitor]:.4f}"
+                              + (" (best so far, saved)" if improved else f" (best {best:.4f})"))
+                if self._out_of_patience():
+                    log.write({"step": done, "early_stop": f"no better {self.monitor} in {self.patience} "
+                                                          "evaluations"})
+                    progress_line(f"{self.title}: stopping early: no better {self.monitor} in {self.patience} "
+                                  "evaluations")
+            stopping = self._out_of_patience()
+            if done % self.save_every == 0 or done in (self.steps, self.stop_at) or stopping:
+                self.task.save(self.run_dir / "last", {"step": done, "best": best, "task": self.task.state_dict(),
+                                                       "wall_s": time.perf_counter() - t0, "stale": self.stale})
+                plot_curves(log, self.run_dir / "loss.png", self.title, self.panels)
+            if stopping:
+                break
         if self._out_of_patience():
             return {"step": done, "early_stopped": True, "best": best, **metrics}
         return {"step": self.stop_at, "best": best, **metrics}

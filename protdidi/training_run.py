@@ -8,7 +8,6 @@ and `distill` (`protdidi.methods.distillation`). Each builds its model and data,
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,11 +20,10 @@ from protdidi.batching import BatchStream
 from protdidi.config import check_fresh_run_dir, check_run_dir, to_dict
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.io import write_text_atomic
+from protdidi.progress import progress_line
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
 from protdidi.trainer import Trainer, snapshot_name
-
-log = logging.getLogger(__name__)
 
 
 class Run:
@@ -57,6 +55,8 @@ class Run:
                     check_fresh_run_dir(self.dir)
             text = yaml.safe_dump(to_dict(self.cfg), sort_keys=False)
             write_text_atomic(self.dir / "config.yaml", lambda f: f.write(text))
+            progress_line(f"{getattr(self.cfg, 'name', None) or self.dir.name}: inputs read; "
+                          f"{'resuming' if self.resume else 'starting'} {self.dir} on {self.device}")
 
     def train(self, task, loop, monitor: str, title: str, panels: list[tuple[str, ...]] | None = None,
               snapshot_minutes: tuple[float, ...] = ()) -> dict:
@@ -94,8 +94,8 @@ def fit_teacher(run: Run, name: str, model: MaskedDenoiser, schedule: LogLinearS
     run.start()
     stream = BatchStream(sets["train"], train.batch_size, max_length, model.vocab.pad_id, train.seed)
     task = MdlmTask(model, schedule, stream, sets["valid"], train, max_length, run.device, save)
-    log.info("training %s: %d params, %s, device %s", name, sum(p.numel() for p in model.parameters()), info,
-             run.device)
+    params = sum(p.numel() for p in model.parameters())
+    progress_line(f"{name}: {params:,} parameters, {len(sets['train']):,} training sequences, device {run.device}")
     result = run.train(task, train, monitor="valid_nelbo", title=name)
     if not (result.get("early_stopped") or run.finished(train.steps)):
         return run.stopped(train.steps)

@@ -2,7 +2,7 @@
 starting `protdidi: error:`, raise nothing past the CLI, and leave the output path (and everything around it)
 untouched. The commands run in this process (`protdidi.cli.main`), so the whole matrix takes seconds.
 
-README's "Bad input" paragraph lists the cases by name; `test_readme_lists_exactly_the_matrix` keeps the two equal.
+docs/robustness.md lists the cases by name; `test_the_docs_list_exactly_the_matrix` keeps the two equal.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Case:
-    name: str  # as README's bad-input paragraph names it
+    name: str  # as docs/robustness.md names it
     args: tuple  # command-line words; "{x}" is replaced by the workspace path x
     expect: str  # a regular expression the one error line must contain
 
@@ -335,9 +335,10 @@ def test_every_command_is_in_the_matrix():
             "train-teacher --domain text"} <= set(MATRIX)
 
 
-def test_readme_lists_exactly_the_matrix():
-    """README names every command and every case of the matrix, and no case the matrix does not run."""
-    block = (ROOT / "README.md").read_text().split("<!-- bad-input-matrix -->")[1].split("<!-- /bad-input-matrix")[0]
+def test_the_docs_list_exactly_the_matrix():
+    """docs/robustness.md names every command and every case of the matrix, and no case the matrix does not run."""
+    doc = (ROOT / "docs" / "robustness.md").read_text()
+    block = doc.split("<!-- bad-input-matrix -->")[1].split("<!-- /bad-input-matrix")[0]
     block = " ".join(block.split())
     listed = set(re.findall(r"\*\*([^*]+)\*\*", block))
     cases = {re.sub(r" \(--[\w-]+\)$", "", case.name) for cases in MATRIX.values() for case in cases}

@@ -156,16 +156,3 @@ def test_shipped_models_keep_the_template_with_every_sampler(name, sampler):
         assert all(a == b for a, b in zip(r.seq, template, strict=True) if b != "_")
         assert "designed=26-40,61-62" in r.description and "nfe=4" in r.description
         assert f"sampler={sampler}" in r.description
-
-
-def test_readme_python_example_runs(tmp_path):
-    """The Python example of README's "Conditional generation" section runs as written."""
-    import textwrap
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = readme.split("The same from Python (the CLI calls the same functions):\n\n", 1)[1].split("\n\n", 1)[0]
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(block)], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    records = read_fasta(tmp_path / "designs.fasta")
-    assert len(records) == 8 and all("contig=5-15,WHHW,3-10" in r.description for r in records)

@@ -27,6 +27,9 @@ def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
                         force=True)
+    from protdidi.progress import show_progress
+
+    show_progress(True)  # a training command's --quiet turns it off
     if not verbose:  # the hub client's warnings (one per failed request) before the command's own error line
         os.environ.setdefault("HF_HUB_VERBOSITY", "error")
 

@@ -14,13 +14,13 @@ from protdidi.methods import METHODS
 @cli.command()
 @domain_option
 @click.option("--method", type=click.Choice(METHODS.names()), default=None,
-              help="Distillation method (overrides `method` in the config; default didi).")
+              help="Distillation method (overrides `method` in the config; default idlm).")
 @click.option("--teacher", default=None, metavar="NAME|DIR|FILE",
               help="Teacher (overrides `teacher`). Proteins: shipped name, protdidi checkpoint dir, fair-esm .pt or "
                    "HF EsmForMaskedLM dir. Text: protdidi text checkpoint dir, MDLM/DUO .ckpt or HF MDLM dir.")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
               help="Text teachers from .ckpt/HF dirs: their tokenizer (default gpt2; a local dir when offline).")
-@run_options("configs/didi-protein.yaml")
+@run_options("configs/idlm-protein.yaml")
 def distill(domain, method, config_path, teacher, tokenizer, data, overrides, run_dir, resume, stop_at):
     """Distil a masked-diffusion teacher into a few-step student (DiDi-Instruct or IDLM).
 

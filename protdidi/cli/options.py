@@ -43,8 +43,14 @@ def data_override(domain, data: str | None) -> list[str]:
     return [f"{domain.data_key}={data}"] if data else []
 
 
+def _quiet(ctx, param, value: bool) -> None:
+    from protdidi.progress import show_progress
+
+    show_progress(not value)
+
+
 def run_dir_options(f):
-    """The options of every training run after its inputs: --set, -o RUN_DIR, --resume, --stop-at."""
+    """The options of every training run after its inputs: --set, -o RUN_DIR, --resume, --stop-at, --quiet."""
     for option in reversed([
         click.option("--set", "overrides", multiple=True, type=KeyValue(),
                      help="Override a config key, e.g. train.lr=3e-4."),
@@ -53,6 +59,8 @@ def run_dir_options(f):
         click.option("--stop-at", type=int, default=None, metavar="STEP",
                      help="Checkpoint and stop after STEP (the schedule still spans all steps); "
                           "finish later with --resume."),
+        click.option("--quiet", is_flag=True, expose_value=False, callback=_quiet,
+                     help="No progress lines (by default one per logged step on stderr: loss, rate, ETA)."),
     ]):
         f = option(f)
     return f

@@ -4,7 +4,6 @@ A domain supplies a `DistillSetup`; the method describes itself (`protdidi.metho
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from protdidi.methods import METHODS
 from protdidi.methods.base import DistillLoopConfig
 from protdidi.methods.didi import DidiConfig
 from protdidi.methods.idlm import IdlmConfig
+from protdidi.progress import progress_line
 from protdidi.sampling.rgas import RgasSettings
 from protdidi.training_run import Run
 
@@ -34,7 +34,7 @@ class DistillRunConfig:
     own model options). One section per method, named as the method."""
 
     name: str | None = None  # the student's name in its checkpoint and outputs; default: the run directory's
-    method: str = "didi"  # a name in protdidi.methods.METHODS
+    method: str = "idlm"  # a name in protdidi.methods.METHODS
     device: str = "auto"
     teacher: str = ""
     didi: DidiConfig = field(default_factory=DidiConfig)
@@ -80,6 +80,7 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
         if pool_file.exists():
             real = torch.load(pool_file, weights_only=True)
         else:
+            progress_line(f"{cfg.name}: sampling the real side, {pool[0]:,} teacher sequences at {pool[1]} NFE")
             real = teacher_pool(setup, *pool, cfg.loop.seed, run.device)
             if run.primary:  # atomically: a kill mid-write must not leave a truncated pool for --resume
                 write_file_atomic(pool_file, lambda tmp: torch.save(real, tmp))
@@ -96,7 +97,7 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
     task = method.task(setup.teacher.denoiser, setup.teacher.schedule, stream, section, cfg.loop, run.device,
                        setup.evaluate, save)
     if run.primary:
-        logging.getLogger(__name__).info("distilling %s from %s (%s) on %s, world size %d", cfg.name, cfg.teacher,
-                                         method.name, run.device, dist.world_size())
+        progress_line(f"{cfg.name}: distilling {cfg.teacher} with {method.name} on {run.device}, world size "
+                      f"{dist.world_size()}")
     return run.train(task, cfg.loop, monitor="valid_sample_nelbo", title=f"{cfg.name} ({method.name})",
                      panels=list(method.panels), snapshot_minutes=cfg.loop.snapshot_minutes)

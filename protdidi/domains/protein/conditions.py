@@ -56,7 +56,8 @@ def _check_letters(seq: str, what: str) -> str:
 
 
 def read_templates(spec: str) -> list[tuple[str, str]]:
-    """(id, template) pairs from a FASTA file, or one pair ("template", spec) for a sequence given inline."""
+    """(id, template) pairs from a FASTA file, or for a sequence given inline one pair whose id is the template
+    itself (upper case), so that a header's `template=` says what was kept."""
     try:
         is_file = Path(spec).is_file()
     except OSError:  # e.g. a long sequence is too long for a file name
@@ -76,7 +77,8 @@ def read_templates(spec: str) -> list[tuple[str, str]]:
         if re.search(r"[./\\]", spec):
             raise UserError(f"--template {spec}: no such file")
         raise UserError(f"--template {spec[:40]!r}: neither a FASTA file nor a sequence of letters and '{DESIGN}'")
-    return [("template", _check_letters(spec, "--template"))]
+    template = _check_letters(spec, "--template")
+    return [(template, template)]
 
 
 def number_range(text: str) -> tuple[int, int] | None:
@@ -113,7 +115,7 @@ def template_designs(spec: str, redesign: str | None, n: int, max_length: int) -
     ranges = parse_ranges(redesign) if redesign is not None else []
     out = []
     for rid, template in read_templates(spec):
-        what = f"template {rid!r}"
+        what = "--template" if rid == template else f"template {rid!r}"
         template = apply_redesign(template, ranges, what)
         if DESIGN not in template:
             raise UserError(f"{what} has nothing to design (mark positions with '{DESIGN}' or use --redesign)")
@@ -190,6 +192,27 @@ def motif_designs(text: str, length: str | None, n: int, max_length: int, genera
         out.append(Design(template, f"contig={text} spacers={'/'.join(map(str, drawn))} "
                                     f"motif_at={designed_ranges(template, fixed=True)}"))
     return out
+
+
+def template_of_header(description: str) -> str | None:
+    """The template (letters kept, `_` designed) that a generated record's header describes: a motif's contig with
+    its drawn spacers, or an inline template with its designed ranges; None for an unconditional record or a
+    template named by a FASTA id (its letters are not in the header)."""
+    fields = dict(f.split("=", 1) for f in description.split() if "=" in f)
+    if "contig" in fields and "spacers" in fields:
+        drawn = iter(int(k) for k in fields["spacers"].split("/") if k)
+        try:
+            return "".join(DESIGN * next(drawn) if number_range(part) else part for part in fields["contig"].split(","))
+        except StopIteration:
+            return None
+    template = fields.get("template", "")
+    if not template or not re.fullmatch(r"[A-Z_]+", template):
+        return None
+    chars = list(template)
+    for part in filter(None, fields.get("designed", "").split(",")):
+        lo, hi = number_range(part) or (1, 0)
+        chars[lo - 1:hi] = DESIGN * len(chars[lo - 1:hi])
+    return "".join(chars)
 
 
 def parse_length_range(text: str, max_length: int) -> tuple[int, int]:

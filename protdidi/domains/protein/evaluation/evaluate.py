@@ -20,21 +20,26 @@ from tqdm import tqdm
 
 from protdidi.atomic_dirs import write_dir_atomic
 from protdidi.domains.protein.data import default_cath_splits
-from protdidi.domains.protein.evaluation import homology
+from protdidi.domains.protein.evaluation import homology, per_sequence
 from protdidi.domains.protein.evaluation.disorder import DISORDER_CUTOFF, DISORDER_VERSION, metapredict_version
+from protdidi.domains.protein.evaluation.homology import homology_columns
 from protdidi.domains.protein.evaluation.judge_loading import load_judge
 from protdidi.domains.protein.evaluation.novelty import novelty_search
 from protdidi.domains.protein.evaluation.plddt import esmfold_plddt, load_esmfold, plddt_skip_reason
 from protdidi.domains.protein.evaluation.reference_cache import ReferenceCache, reference_key
 from protdidi.domains.protein.evaluation.report import markdown, plots
+from protdidi.domains.protein.evaluation.report_html import write_html
 from protdidi.domains.protein.evaluation.report_rows import (
     CONTROLS,
     JUDGE_WINDOW,
     NATURAL,
     Reference,
+    homology_hits,
     homology_row,
+    hygiene_columns,
     novelty_columns,
-    row_metrics,
+    novelty_identities,
+    novelty_summary,
     scored_row,
     versus_natural,
 )
@@ -44,12 +49,13 @@ from protdidi.errors import UserError
 ROW_VERSION = 3  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
 
 
-def reference_sets(reference: str | None, train: str | None) -> tuple[list[str], list[str]]:
+def reference_sets(reference: str | None, train: str | None) -> tuple[list[str], list]:
+    """The natural reference sequences and the training records (default: the CATH test and training splits)."""
     split = None
     if reference is None or train is None:
         split = default_cath_splits("--reference and --train FASTA files")
     ref = [r.seq for r in read_fasta(reference)] if reference else [r.seq for r in split["test"]]
-    trn = [r.seq for r in read_fasta(train)] if train else [r.seq for r in split["train"]]
+    trn = read_fasta(train) if train else split["train"]
     if not ref or not trn:
         raise UserError("the reference and training sets must not be empty")
     return ref, trn
@@ -103,16 +109,20 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
              judge: str | None = None, pppl_n: int = 100, seed: int = 0, progress: bool = True,
              esmfold: str | None = None, novelty: str = "python", cache: bool = True,
              homology_db: str | None = None) -> dict:
-    """Write `out_dir` (report.json, report.md, plots) and return the report; `report["warnings"]` holds one line
-    per thing the caller should be told (cache problems, sequences metapredict could not read). `homology_db`:
-    the FASTA that homology is searched in (default: the training set)."""
+    """Write `out_dir` (report.json, report.md, report.html, per_sequence.csv, plots) and return the report;
+    `report["sequences"]` holds the per-sequence records, `report["warnings"]` one line per thing the caller
+    should be told (cache problems, sequences metapredict could not read). `homology_db`: the FASTA that homology
+    is searched in (default: the training set)."""
     records = read_fasta(samples_path)
-    database = [r.seq for r in read_fasta(homology_db)] if homology_db else None
+    database_records = read_fasta(homology_db) if homology_db else None
     search = novelty_search(novelty)
     judge_model = load_judge(judge)
     skipped = plddt_skip_reason(esmfold)
     folder = load_esmfold(esmfold) if skipped is None else None
-    ref, trn = reference_sets(reference, train)
+    ref, train_records = reference_sets(reference, train)
+    trn = [r.seq for r in train_records]
+    database_records = train_records if database_records is None else database_records
+    database = [r.seq for r in database_records]
     reference_set = Reference.of(ref)
     warnings: list[str] = []
     settings = default_settings(pppl_n, seed)
@@ -123,14 +133,20 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
                                                               progress))
     novelty_key = reference_key(None, ref, trn, novelty_settings(seed, novelty))
     found, novelty_source = store.fetch(novelty_key, lambda: reference_novelty(sets(), trn, search.run, progress))
-    database = trn if database is None else database
     homology_key = reference_key(None, ref, database, homology_settings(seed))
     homologs, homology_source = store.fetch(homology_key, lambda: reference_homology(sets(), database, seed,
                                                                                      progress))
     samples = [r.seq for r in records]
-    row, detail = row_metrics("samples", samples, reference_set, trn, judge_model, pppl_n, seed, progress, search.run)
-    row.update(homology_row("samples", samples, database, seed, progress))
+    row, detail = scored_row("samples", samples, reference_set, judge_model, pppl_n, seed, progress)
+    identities = novelty_identities("samples", samples, trn, progress, search.run)
+    hits = homology_hits("samples", samples, database, progress)
+    row.update({**novelty_summary(identities), **homology_columns(hits, seed)})
     rows = [row, *({**r, **found["rows"][r["set"]], **homologs["rows"][r["set"]]} for r in payload["rows"])]
+    hygiene = {"samples": samples, **sets()}
+    for r in rows:
+        r.update(hygiene_columns(hygiene[r["set"]]))
+    sequences = per_sequence.records(records, detail, detail["fast_nll"], hits, [r.id for r in database_records],
+                                     identities)
     details = {"samples": detail, **payload["details"]}
     for r in rows:
         if r["set"] != NATURAL:
@@ -162,12 +178,14 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
                                  "novelty_source": novelty_source, "homology_key": homology_key,
                                  "homology_source": homology_source},
               "esmfold": {"skipped": skipped} if folder is None else {"model": Path(esmfold).name, "n": pppl_n},
-              "warnings": warnings, "rows": rows}
+              "warnings": warnings, "rows": rows, "best_rule": per_sequence.BEST_RULE, "sequences": sequences}
 
     def write(tmp: Path) -> None:
         (tmp / "report.json").write_text(json.dumps(report, indent=1) + "\n")
         (tmp / "report.md").write_text(markdown(rows, judge_model.name, notes(report)))
         plots(tmp, rows, details, judge_model.name)
+        per_sequence.write_csv(tmp / "per_sequence.csv", sequences)
+        write_html(tmp / "report.html", report, notes(report), tmp)
 
     write_dir_atomic(out_dir, write, marker="report.json")
     return report

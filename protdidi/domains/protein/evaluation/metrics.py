@@ -66,6 +66,11 @@ def low_complexity_fraction(seq: str, window: int = 12, threshold_bits: float = 
     return sum(shannon_entropy_bits(w) < threshold_bits for w in wins) / len(wins)
 
 
+def has_his_tag(seq: str, run: int = 6) -> bool:
+    """Whether `seq` holds `run` or more histidines in a row (a His-tag: an expression artefact of the corpus)."""
+    return "H" * run in seq
+
+
 def longest_homopolymer(seq: str) -> int:
     best = run = 0
     prev = None

@@ -98,9 +98,14 @@ def plots(out: Path, rows: list[dict], details: dict[str, dict], judge_name: str
                            lambda d: np.divide(d["disorder"]["disordered"], np.maximum(d["disorder"]["lengths"], 1)))}
     for label, file, values in series.values():
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        for row in rows:
-            ax.hist(values(details[row["set"]]), bins=30, alpha=0.5, label=row["set"])
+        # densities over shared bins, so that 20 samples show beside a reference of a thousand
+        sets = {row["set"]: np.asarray(values(details[row["set"]]), dtype=float) for row in rows}
+        edges = np.histogram_bin_edges(np.concatenate([v for v in sets.values() if len(v)] or [np.zeros(1)]), 30)
+        for name, v in sets.items():
+            if len(v):
+                ax.hist(v, bins=edges, density=True, histtype="step", linewidth=1.5, label=f"{name} (n={len(v)})")
         ax.set_xlabel(label)
+        ax.set_ylabel("density")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / file, dpi=110)

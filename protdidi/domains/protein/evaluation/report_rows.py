@@ -106,21 +106,41 @@ NOVELTY_COLUMNS = ("max_identity_to_train_mean", "frac_novel_under_50pct", "frac
 
 def novelty_columns(name: str, seqs: list[str], train: list[str], progress: bool, novelty: Callable | None = None
                     ) -> dict:
-    """The columns that depend on the training set and the search: each sequence's maximum identity to `train`,
-    averaged, and the fractions under 50% (novel) and at 95% or more (memorised)."""
+    """The columns that depend on the training set and the search (`novelty_summary` of `novelty_identities`)."""
+    return novelty_summary(novelty_identities(name, seqs, train, progress, novelty))
+
+
+def novelty_identities(name: str, seqs: list[str], train: list[str], progress: bool, novelty: Callable | None = None
+                       ) -> list[float]:
+    """Each sequence's maximum identity to `train` (`novelty(samples, train, progress)`: the search)."""
     bar = _bar(len(seqs), f"novelty ({name})", progress)
     identities = (novelty or M.max_identity_to)(seqs, train, progress=bar.update)
     bar.close()
+    return identities
+
+
+def novelty_summary(identities: list[float]) -> dict:
+    """The maximum identities averaged, and the fractions under 50% (novel) and at 95% or more (memorised)."""
     return dict(zip(NOVELTY_COLUMNS, (float(np.mean(identities)), float(np.mean([v < 0.5 for v in identities])),
                                       float(np.mean([v >= 0.95 for v in identities]))), strict=True))
 
 
 def homology_row(name: str, seqs: list[str], database: list[str], seed: int, progress: bool) -> dict:
     """A set's homology columns (`homology.homology_columns`): phmmer of every sequence against `database`."""
+    return homology_columns(homology_hits(name, seqs, database, progress), seed)
+
+
+def homology_hits(name: str, seqs: list[str], database: list[str], progress: bool) -> list[dict | None]:
+    """phmmer's best hit in `database` of every sequence of a set (`homology.best_hits`)."""
     bar = _bar(len(seqs), f"homology ({name})", progress)
     hits = best_hits(seqs, database, progress=bar.update)
     bar.close()
-    return homology_columns(hits, seed)
+    return hits
+
+
+def hygiene_columns(seqs: list[str]) -> dict:
+    """Expression-tag artefacts: the share of sequences holding a His-tag (6 or more H in a row)."""
+    return {"his_tag_rate": float(np.mean([M.has_his_tag(s) for s in seqs])) if seqs else float("nan")}
 
 
 def scored_row(name: str, seqs: list[str], reference: Reference, judge, pppl_n: int, seed: int, progress: bool
@@ -144,7 +164,7 @@ def scored_row(name: str, seqs: list[str], reference: Reference, judge, pppl_n: 
                 "judge_fast_pppl": fast.pooled, "fast_vs_exact_pearson": corr})
     return row, {"per_sequence_pppl": exact.per_sequence, "composition": M.composition(seqs, 1.0).tolist(),
                  "lengths": [len(s) for s in seqs], "pppl_index": subset, "pppl_nll": exact.nll,
-                 "pppl_tokens": exact.lengths, "disorder": disorder.to_json()}
+                 "pppl_tokens": exact.lengths, "disorder": disorder.to_json(), "fast_nll": fast.nll}
 
 
 def scored_pppl(detail: dict, by_length: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
