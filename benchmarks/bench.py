@@ -132,7 +132,8 @@ def common_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
-def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], float, dict]:
+def generate_buckets(model, sampler: str, nfe: int, args, temperature: float | None = None
+                     ) -> tuple[list[str], float, dict]:
     """`args.per_bucket` sequences at each bucket length (bucket k uses seed `args.seed + k`): the sequences,
     the summed sampling seconds and the sampler's counters averaged over buckets."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
@@ -142,7 +143,8 @@ def generate_buckets(model, sampler: str, nfe: int, args) -> tuple[list[str], fl
     seqs, seconds, extra = [], 0.0, {}
     for k, length in enumerate(args.buckets):
         rep = generate(PROTEIN, model, Request(args.per_bucket, nfe, args.seed + k, length,
-                                               batch_size=args.batch_size, sampler=sampler, device=args.device))
+                                               batch_size=args.batch_size, sampler=sampler, device=args.device,
+                                               temperature=temperature))
         seqs += [r.seq for r in rep.records]
         seconds += rep.seconds
         for key, value in rep.extra.items():
@@ -257,13 +259,13 @@ class Scorer:
 
     def score(self, label: str, seqs: list[str], extra: dict) -> dict:
         from protdidi.domains.protein.alphabet import encode_protein
-        from protdidi.domains.protein.evaluation.report_rows import row_metrics
+        from protdidi.domains.protein.evaluation.report_rows import hygiene_columns, row_metrics
         from protdidi.tasks.mdlm import evaluate_nelbo
 
         row, self.details[label] = row_metrics(label, seqs, self.reference, self.train, self.judge,
                                                self.args.pppl_n, self.args.seed, progress=False)
         homology, self.details[label]["homology_hits"] = homology_of(seqs, self.train, self.args.seed)
-        row.update(homology)
+        row.update({**homology, **hygiene_columns(seqs)})
         t = self.teacher
         tokens = [torch.tensor(encode_protein(s[:t.max_length], t.denoiser.vocab, label)) for s in seqs]
         row["teacher_nelbo"] = evaluate_nelbo(t.denoiser, tokens, t.schedule, t.max_length, 64, passes=4)

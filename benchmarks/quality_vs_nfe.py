@@ -4,6 +4,10 @@
     # another teacher and its student (e.g. the larger teacher: its 16- vs 256-NFE gap), no RGAS row:
     python benchmarks/quality_vs_nfe.py --teacher runs/teacher-cath-8m --teacher-nfe 16,256 \
         --students runs/idlm-8m/best --student-nfe 4,8,16 --rgas-nfe "" --out benchmarks/results/teacher_cath_8m
+    # decoding: the confidence order and temperatures beside plain ancestral sampling (MODEL:SAMPLER[@T]:NFE rows)
+    python benchmarks/quality_vs_nfe.py --teacher-nfe "" --student-nfe "" --rgas-nfe "" \
+        --decoding teacher:ancestral:64,teacher:confidence:64,teacher:ancestral@0.8:64,... \
+        --out benchmarks/results/decoding
 
 One command, fixed seeds: generate from the teacher and from every shipped student across NFE on fixed length
 buckets (default 50/100/200/300 residues, 25 sequences each), evaluate every set with the same metrics as
@@ -44,21 +48,35 @@ from bench import (
 )
 
 
+def decoding(text: str) -> list[tuple[str, str, float | None, int]]:
+    """`MODEL:SAMPLER[@T]:NFE,...` as (model, sampler, temperature or None, nfe) rows."""
+    rows = []
+    for item in filter(None, text.split(",")):
+        model, sampler, nfe = item.rsplit(":", 2)
+        sampler, _, temperature = sampler.partition("@")
+        rows.append((model, sampler, float(temperature) if temperature else None, int(nfe)))
+    return rows
+
+
 def generated(args):
-    """(model, sampler, nfe, sequences, seconds, sampler counters) per model row, generated as they are asked for."""
+    """(model, sampler, temperature, nfe, sequences, seconds, sampler counters) per model row, generated as they
+    are asked for."""
     from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 
-    plan = [(args.teacher, "ancestral", args.teacher_nfe)]
-    plan += [(s, "ancestral", args.student_nfe) for s in args.students]
-    plan += [(args.rgas_model, "rgas", args.rgas_nfe)] if args.rgas_nfe else []
-    for spec, sampler, grid in plan:
-        model = PROTEIN.load_model(spec)
+    plan = [(args.teacher, "ancestral", None, nfe) for nfe in args.teacher_nfe]
+    plan += [(s, "ancestral", None, nfe) for s in args.students for nfe in args.student_nfe]
+    plan += [(args.rgas_model, "rgas", None, nfe) for nfe in args.rgas_nfe]
+    plan += args.decoding
+    models = {}
+    for spec, sampler, temperature, nfe in plan:
+        if spec not in models:
+            models[spec] = PROTEIN.load_model(spec)
+        model = models[spec]
         name = model.name if Path(spec).exists() else spec  # a shipped name as given, a directory by its model
-        for nfe in grid:
-            seqs, seconds, extra = generate_buckets(model, sampler, nfe, args)
-            print(f"generated {name:8s} {sampler:9s} nfe={nfe:4d}: {len(seqs)} seqs in {seconds:.1f} s",
-                  file=sys.stderr)
-            yield name, sampler, nfe, seqs, seconds, extra
+        seqs, seconds, extra = generate_buckets(model, sampler, nfe, args, temperature)
+        print(f"generated {name:8s} {sampler:9s} T={temperature or 1:g} nfe={nfe:4d}: {len(seqs)} seqs in "
+              f"{seconds:.1f} s", file=sys.stderr)
+        yield name, sampler, temperature, nfe, seqs, seconds, extra
 
 
 def sets(args, test: list[str], composition):
@@ -73,9 +91,10 @@ def sets(args, test: list[str], composition):
     lengths = [n for n in args.buckets for _ in range(args.per_bucket)]
     yield "random (i.i.d. composition)", random_baseline(lengths, composition, args.seed), \
         {"model": "random", "sampler": None, "nfe": None}
-    for name, sampler, nfe, seqs, seconds, extra in generated(args):
-        yield f"{name} {sampler} NFE {nfe}", seqs, {"model": name, "sampler": sampler, "nfe": nfe, "seconds": seconds,
-                                                    "s_per_1000": 1000 * seconds / len(seqs), **extra}
+    for name, sampler, temperature, nfe, seqs, seconds, extra in generated(args):
+        label = f"{name} {sampler}{'' if temperature is None else f' T={temperature:g}'} NFE {nfe}"
+        yield label, seqs, {"model": name, "sampler": sampler, "temperature": temperature, "nfe": nfe,
+                            "seconds": seconds, "s_per_1000": 1000 * seconds / len(seqs), **extra}
 
 
 def run(args) -> dict:
@@ -104,7 +123,7 @@ def markdown(result: dict) -> str:
              "sequences more than 30% disordered, and its predicted AlphaFold2 pLDDT; 95% bootstrap intervals. "
              + HOMOLOGY_NOTE, "",
              *table(["set", "NFE", "judge PPPL ↓", "95% CI", "disordered residues ↓", ">30% disordered ↓",
-                     "pred. pLDDT ↑", *HOMOLOGY_HEADERS, "fast PPPL", "teacher NELBO", "entropy (bits)",
+                     "pred. pLDDT ↑", *HOMOLOGY_HEADERS, "His-tag", "fast PPPL", "teacher NELBO", "entropy (bits)",
                      "composition JS", "novel (<50% id)", "s / 1000 seq", "disc fwd+bwd / seq"],
                     [row_cells(r) for r in result["rows"]])]
     return "\n".join(lines) + "\n"
@@ -114,7 +133,8 @@ def row_cells(r: dict) -> list[str]:
     sec = f"{r['s_per_1000']:.0f}" if r.get("s_per_1000") is not None else "–"
     disc = f"{r.get('disc_forwards', 0):.0f}+{r.get('disc_backwards', 0):.0f}" if r["nfe"] else "–"
     return [r["set"], str(r["nfe"] or "–"), f"{r['judge_pppl']:.3f}", "{:.2f}–{:.2f}".format(*r["judge_pppl_ci95"]),
-            disorder_cells(r), *homology_cells(r), f"{r['judge_fast_pppl']:.3f}", f"{r['teacher_nelbo']:.4f}",
+            disorder_cells(r), *homology_cells(r), f"{r['his_tag_rate']:.3f}" if "his_tag_rate" in r else "–",
+            f"{r['judge_fast_pppl']:.3f}", f"{r['teacher_nelbo']:.4f}",
             f"{r['entropy_bits']:.3f}", f"{r['composition_js']:.4f}", f"{r['frac_novel_under_50pct']:.2f}", sec,
             disc]
 
@@ -124,7 +144,8 @@ def plot(result: dict, path: Path) -> None:
     series = {}
     for r in result["rows"]:
         if r["nfe"] is not None:
-            series.setdefault(f"{r['model']} ({r['sampler']})", []).append(r)
+            temperature = "" if r.get("temperature") is None else f" T={r['temperature']:g}"
+            series.setdefault(f"{r['model']} ({r['sampler']}{temperature})", []).append(r)
     for label, rows in series.items():
         axes[0].plot([r["nfe"] for r in rows], [r["judge_pppl"] for r in rows], "o-", label=label)
         axes[1].plot([r["s_per_1000"] for r in rows], [r["judge_pppl"] for r in rows], "o-", label=label)
@@ -151,6 +172,8 @@ def main() -> None:
     parser.add_argument("--teacher-nfe", type=ints, default=(8, 16, 32, 64, 128, 256))
     parser.add_argument("--student-nfe", type=ints, default=(4, 8, 16, 32))
     parser.add_argument("--rgas-nfe", type=ints, default=(16,))
+    parser.add_argument("--decoding", type=decoding, default=[],
+                        help="extra rows MODEL:SAMPLER[@TEMPERATURE]:NFE,... (e.g. idlm:confidence@0.8:16)")
     parser.add_argument("--natural-n", type=int, default=200)
     parser.add_argument("--add-homology", action="store_true",
                         help="add the homology columns to the saved result (same sequences, checked) without "

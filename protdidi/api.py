@@ -37,16 +37,18 @@ class Model:
     def generate(self, n: int = 8, nfe: int = 16, seed: int = 0, *, length: int | str | None = None,
                  template: str | None = None, redesign: str | None = None, motif: str | None = None,
                  batch_size: int = 16, sampler: str = "ancestral", temperature: float | None = None,
-                 records: bool = False, progress: bool = False, shard: str | None = None) -> list:
+                 exclude: str | None = None, records: bool = False, progress: bool = False,
+                 shard: str | None = None) -> list:
         """`n` samples (per template) at `nfe` denoiser calls each: their sequences (text), or with `records` the
         output records whose headers/fields record the model, NFE, seed, sampler and condition. `shard` "I/N":
-        only the I-th of N contiguous parts of the job, as `protdidi generate --shard`."""
+        only the I-th of N contiguous parts of the job, as `protdidi generate --shard`; `exclude` "his-tag" etc.:
+        draw again the samples that show those artefacts, as `--exclude`."""
         from protdidi.generation.driver import generate
         from protdidi.generation.request import Request
 
-        self.domain.check_options("generate", template=template, redesign=redesign, motif=motif)
+        self.domain.check_options("generate", template=template, redesign=redesign, motif=motif, exclude=exclude)
         request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, self.device, shard,
-                          progress, temperature)
+                          progress, temperature, exclude)
         result = generate(self.domain, self.loaded, request)
         return result.records if records else [self.domain.text_of(r) for r in result.records]
 

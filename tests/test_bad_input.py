@@ -128,6 +128,9 @@ def matrix() -> dict[str, list[Case]]:
         Case("temperature out of range", (*gen, "--temperature", "0", "-o", "{out.fasta}"), "--temperature"),
         Case("temperature for a sampler without one", (*gen, "--model", "didi", "--sampler", "rgas", "--temperature",
                                                        "0.5", "-o", "{out.fasta}"), "does not apply"),
+        Case("unknown filter", (*gen, "--exclude", "his-tags", "-o", "{out.fasta}"), "expected one or more of"),
+        Case("filter the kept residues already fail", (*gen, "--exclude", "his-tag", "--motif", "5,HHHHHH,5", "-o",
+                                                       "{out.fasta}"), "already hold a His-tag"),
         *(Case(f"{opt} out of range", ("generate", opt, v, "-o", "{out.fasta}"), msg)
           for opt in ("--n", "--nfe", "--length", "--batch-size", "--seed") for v, msg in NUMBER_CASES[opt]),
         *(Case(name, (*gen, "--device", v, "-o", "{out.fasta}"), msg) for name, (v, msg) in DEVICE_CASES.items()),
@@ -184,6 +187,8 @@ def matrix() -> dict[str, list[Case]]:
         Case("output in a missing directory", (*tgen, "--model", "{ck}", "-o", "{missing-dir}/x.jsonl"),
              "no such directory"),
         Case("--seed out of range", (*tgen, "--model", "{ck}", "--seed", "-1", "-o", "{out.jsonl}"), "--seed"),
+        Case("protein filter", (*tgen, "--model", "{ck}", "--exclude", "his-tag", "-o", "{out.jsonl}"),
+             "does not apply"),
         *(Case(name, (*tgen, "--model", "{ck}", "--device", v, "-o", "{out.jsonl}"), msg)
           for name, (v, msg) in DEVICE_CASES.items()),
     ]

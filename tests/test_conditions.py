@@ -156,3 +156,26 @@ def test_shipped_models_keep_the_template_with_every_sampler(name, sampler):
         assert all(a == b for a, b in zip(r.seq, template, strict=True) if b != "_")
         assert "designed=26-40,61-62" in r.description and "nfe=4" in r.description
         assert f"sampler={sampler}" in r.description
+
+
+def test_exclude_draws_tagged_samples_again_and_keeps_the_others():
+    """`exclude="his-tag"`: no sample holds a His-tag, every sample without one is the unfiltered run's, the header
+    says so, and the redraws are counted (an HHH motif invites six H in a row)."""
+    from protdidi import load_model
+    from protdidi.domains.protein.filters import FILTERS
+    from protdidi.domains.protein.plugin import DOMAIN
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
+
+    model = load_model("idlm")
+    motif = dict(motif="5-15,HHHEEKWR,3-8", length="20-40")
+    plain = model.generate(n=48, nfe=4, seed=5, **motif)
+    tagged = [FILTERS["his-tag"][1](s) for s in plain]
+    assert any(tagged), "the test needs a tagged sample to redraw"
+    filtered = model.generate(n=48, nfe=4, seed=5, exclude="his-tag", records=True, **motif)
+    assert not any(FILTERS["his-tag"][1](r.seq) for r in filtered)
+    assert [r.seq for r, t in zip(filtered, tagged, strict=True) if not t] == \
+        [s for s, t in zip(plain, tagged, strict=True) if not t]
+    assert all(r.description.endswith("exclude=his-tag") for r in filtered)
+    result = generate(DOMAIN, model.loaded, Request(48, 4, 5, "20-40", motif=motif["motif"], exclude="his-tag"))
+    assert result.extra["redrawn"] >= sum(tagged) / 48 and result.nfe == 4

@@ -47,6 +47,9 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
 @click.option("--motif", default=None, metavar="CONTIG",
               help="Proteins: motif scaffolding, e.g. 10-40,MOTIFSEQ,5-15,MOTIF2,10-40 (ranges are designed spacers "
                    "with lengths drawn per sample; letters are fixed motifs).")
+@click.option("--exclude", default=None, metavar="NAME[,NAME]",
+              help="Proteins: draw again every sample that shows one of these artefacts: his-tag (six or more H in a "
+                   "row), low-complexity (20%+ of 12-residue windows below 2.2 bits); recorded in each header.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "txt"]), default=None,
               help="Text output format [default: txt for *.txt, else jsonl].")
 @click.option("-o", "--output", required=True, metavar="FILE",
@@ -56,7 +59,7 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
                    "part; the parts' files concatenated in order are the whole job's file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperature, device, tokenizer, template,
-             redesign, motif, fmt, shard, output, quiet):
+             redesign, motif, exclude, fmt, shard, output, quiet):
     """Generate protein sequences (FASTA) or text windows (JSONL / plain text), unconditionally or conditioned on a
     template, redesigned ranges or a motif contig.
 
@@ -73,12 +76,12 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperatu
 
     plugin = DOMAINS.get(domain)
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, template=template, redesign=redesign,
-                         motif=motif)
+                         motif=motif, exclude=exclude)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     check_free_space(output, n * MIN_RECORD_BYTES)
     # a bad --shard or --temperature, or a device this machine lacks, fails here, before the model loads
     request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, device, shard,
-                      progress=not quiet, temperature=temperature)
+                      progress=not quiet, temperature=temperature, exclude=exclude)
     loaded = plugin.load_model(model, tokenizer)
     tally = Generated()
     plugin.write((record for part in stream(plugin, loaded, request) for record in tally.count(part).records),

@@ -8,7 +8,7 @@ checked in one place (`Domain.check_options`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -32,6 +32,7 @@ class Plan:
     lengths: list[int]
     templates: list[torch.Tensor] | None = None
     labels: list[str] | None = None
+    rejects: Callable[[torch.Tensor], bool] | None = None  # a generated row the domain's filters refuse is redrawn
 
 
 def fixed_length(model: LoadedModel, length: int | str | None, expected: str) -> int | None:

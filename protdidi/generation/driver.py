@@ -27,6 +27,8 @@ from protdidi.malloc import return_freed_memory
 from protdidi.sampling import SAMPLERS
 from protdidi.sampling.base import Sampler, State, start_state
 
+MAX_REDRAWS = 20  # rounds of drawing again the samples a domain's filters reject (`--exclude`)
+
 
 def build_sampler(model: LoadedModel, name: str, **settings) -> Sampler:
     """The named sampler for this model, with `settings` (e.g. temperature) over its defaults; a sampler that needs a
@@ -147,12 +149,37 @@ def stream(domain, model: LoadedModel, request: Request) -> Iterator[Generated]:
                 bar = progress_bar(total, model.name, request.nfe, request.progress)
             part = generate_rows(model, plan.lengths, request.nfe, g, request.batch_size, engine, request.device,
                                  templates=plan.templates, bar=bar)
+            if plan.rejects is not None:
+                redraw_rejected(model, plan, part, request, g, engine)
             part.records = domain.records(model, part.rows, request.provenance, plan.labels, start=done)
             yield part
             done += len(plan.lengths)
     finally:
         if bar is not None:
             bar.close()
+
+
+def redraw_rejected(model: LoadedModel, plan, part: Generated, request: Request, generator: torch.Generator,
+                    engine: Sampler) -> None:
+    """Draw again, with the chunk's generator, every row of `part` that `plan.rejects`, until none is (at most
+    `MAX_REDRAWS` rounds; the rows that pass at once are those of a run without the filter). Adds `redrawn` (samples
+    drawn again per kept sample: each cost `nfe` more denoiser calls) and the time to `part`."""
+    redrawn = 0
+    for _ in range(MAX_REDRAWS):
+        bad = [i for i, row in enumerate(part.rows) if plan.rejects(row)]
+        if not bad:
+            break
+        again = generate_rows(model, [plan.lengths[i] for i in bad], request.nfe, generator, request.batch_size,
+                              engine, request.device, progress=False,
+                              templates=None if plan.templates is None else [plan.templates[i] for i in bad])
+        for i, row in zip(bad, again.rows, strict=True):
+            part.rows[i] = row
+        redrawn, part.seconds = redrawn + len(bad), part.seconds + again.seconds
+    else:
+        raise UserError(f"--exclude {request.exclude}: {len(bad)} of {len(part.rows)} samples still show an excluded "
+                        f"artefact after {MAX_REDRAWS} redraws; this model writes it too often, so drop the filter "
+                        "or change the condition")
+    part.extra["redrawn"] = redrawn / len(part.rows)
 
 
 def generate(domain, model: LoadedModel, request: Request) -> Generated:

@@ -20,7 +20,8 @@ class Request:
     """One generation job: `n` samples (per template, when conditioned) with `nfe` denoiser calls each.
 
     `length`: a number, a MIN-MAX range (motif contigs), or None (the domain's default); `template`, `redesign`,
-    `motif`: the conditions a domain may take (None where not given); `temperature`: divides the model's
+    `motif`, `exclude`: the conditions a domain may take (None where not given; `exclude` names the domain's
+    generation-time filters, whose rejects are drawn again); `temperature`: divides the model's
     log-probabilities before every draw, for samplers that take it (None: the sampler's default, 1); `shard` "I/N":
     only the I-th of N contiguous blocks of chunks. Construction checks everything that does not need the model
     (counts, seed, sampler name and settings, shard, device) and raises `UserError` with the CLI's one-line message;
@@ -39,6 +40,7 @@ class Request:
     shard: str | None = None
     progress: bool = False
     temperature: float | None = None
+    exclude: str | None = None
 
     def __post_init__(self) -> None:
         for name, value in (("--n", self.n), ("--nfe", self.nfe), ("--batch-size", self.batch_size)):
@@ -55,7 +57,7 @@ class Request:
 
     @property
     def condition(self) -> dict:
-        return {"template": self.template, "redesign": self.redesign, "motif": self.motif}
+        return {"template": self.template, "redesign": self.redesign, "motif": self.motif, "exclude": self.exclude}
 
     @property
     def provenance(self) -> dict:

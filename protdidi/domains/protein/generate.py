@@ -10,6 +10,7 @@ from protdidi.domains.base import Plan, fixed_length
 from protdidi.domains.protein.conditions import DESIGN, motif_designs, template_designs
 from protdidi.domains.protein.data import draw_lengths
 from protdidi.domains.protein.fasta import ProteinRecord
+from protdidi.domains.protein.filters import check_fixed, parse_exclude, rejects
 from protdidi.errors import UserError
 
 
@@ -26,7 +27,8 @@ def choose_lengths(model: LoadedModel, n: int, length: int | str | None, generat
 
 def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator: torch.Generator,
                  condition: dict) -> Plan:
-    template, redesign, motif = (condition.get(k) for k in ("template", "redesign", "motif"))
+    template, redesign, motif, exclude = (condition.get(k) for k in ("template", "redesign", "motif", "exclude"))
+    names = parse_exclude(exclude) if exclude is not None else []
     if redesign is not None and template is None:
         raise UserError("--redesign needs --template (the sequence whose ranges are redesigned)")
     if template is not None and motif is not None:
@@ -38,12 +40,16 @@ def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator
     elif motif is not None:
         designs = motif_designs(motif, None if length is None else str(length), n, model.max_length, generator)
     else:
-        return Plan(choose_lengths(model, n, length, generator))
+        lengths = choose_lengths(model, n, length, generator)
+        return Plan(lengths, labels=[f"exclude={','.join(names)}"] * n if names else None,
+                    rejects=rejects(names, model.denoiser.vocab.decode) if names else None)
+    check_fixed(names, [d.template for d in designs])
     vocab = model.denoiser.vocab
     templates = [torch.tensor([vocab.mask_id if c == DESIGN else vocab.index(c) for c in d.template])
                  for d in designs]
-    return Plan([len(d.template) for d in designs], templates, [d.label for d in designs])
-
+    suffix = f" exclude={','.join(names)}" if names else ""
+    return Plan([len(d.template) for d in designs], templates, [d.label + suffix for d in designs],
+                rejects(names, vocab.decode) if names else None)
 
 def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
                     labels: list[str] | None = None, start: int = 0) -> list[ProteinRecord]:

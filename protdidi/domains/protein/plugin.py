@@ -23,7 +23,7 @@ class ProteinDomain(Domain):
     finetune_config = ASSETS / "configs" / "finetune-family.yaml"
     distill_config = ProteinDistillConfig
     options: ClassVar[dict[str, frozenset[str]]] = {
-        "generate": frozenset({"template", "redesign", "motif"}),
+        "generate": frozenset({"template", "redesign", "motif", "exclude"}),
         "evaluate": frozenset({"reference", "train", "judge", "esmfold", "novelty", "no_cache",
                                             "homology_db"})}
 
