@@ -12,7 +12,9 @@ runs/family-recipe/TAG/FAMILY/teacher, resumed when unfinished), or takes `--ini
 sequences at each `--nfe` (ancestral, lengths drawn from the training members, seed 0) and appends one JSON line
 to benchmarks/results/family_recipe.jsonl: the setting, its steps and best validation perplexity, and per NFE the
 columns of family_design.py (hit rate among held-out and training members, near copies, median identity).
-`--sampler` and `--temperature` pick the decoding (ancestral at temperature 1 unless given).
+`--sampler` and `--temperature` pick the decoding (ancestral at temperature 1 unless given). `--augment-hmm N` adds
+N sequences emitted by a profile HMM of the training members (pyfamsa + pyhmmer, as family_design.py's hmm row) to
+what the fine-tune trains on: does the model learn the family's profile from them?
 `--stages S1,S2,...` trains to each step in turn (the run's schedule unchanged) and samples its latest weights at
 each, one line per stage: the fine-tune's course from learning the family to copying it.
 """
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--nfe", default="64", help="comma-separated")
     parser.add_argument("--sampler", default="ancestral", choices=("ancestral", "confidence"))
     parser.add_argument("--temperature", type=float, default=None)
+    parser.add_argument("--augment-hmm", type=int, default=0, metavar="N")
     parser.add_argument("--stages", default=None, help="comma-separated steps: sample the latest weights at each")
     args = parser.parse_args()
     family = next(f for f in json.loads(FAMILIES.read_text())["families"] if f["name"] == args.family)
@@ -46,6 +49,13 @@ def main() -> None:
     train, held = [r.seq for r in train_records], [r.seq for r in held_records]
     ns = argparse.Namespace(runs=ROOT / "runs" / "family-recipe" / args.tag, finetune_set=args.set, seed=0,
                             batch_size=16)
+    if args.augment_hmm:
+        from family_design import hmm_samples
+
+        from protdidi.domains.protein.fasta import ProteinRecord
+
+        emitted, _ = hmm_samples(train, args.augment_hmm, 0)
+        train_records = train_records + [ProteinRecord(id=f"hmm{i}", seq=s) for i, s in enumerate(emitted)]
     if args.init is not None:
         record(args, ns, args.init, train, held, {})
     elif args.stages is None:
@@ -72,7 +82,7 @@ def fine_tune_summary(run: Path, upto: int | None = None) -> dict:
 def record(args, ns, spec: str, train: list[str], held: list[str], summary: dict) -> None:
     """Sample `spec` at each NFE (lengths drawn from the training members, seed 0) and append one result line."""
     line = {"command": command_line(), "family": args.family, "tag": args.tag, "set": args.set, "model": spec,
-            "sampler": args.sampler, "temperature": args.temperature}
+            "sampler": args.sampler, "temperature": args.temperature, "augment_hmm": args.augment_hmm}
     settings = {} if args.temperature is None else {"temperature": args.temperature}
     line |= summary
     rng = random.Random(0)

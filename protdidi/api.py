@@ -58,14 +58,17 @@ class Model:
 
 
 def load_model(spec: str | None = None, domain: str = "protein", tokenizer: str | None = None,
-               device: str = "cpu") -> Model:
-    """`spec`: what `protdidi generate --model` takes (None: the shipped default for proteins); `device` what its
-    `--device` takes (a device this machine lacks raises UserError before the model loads)."""
+               device: str = "cpu", precision: str = "fp32") -> Model:
+    """`spec`: what `protdidi generate --model` takes (None: the shipped default for proteins); `device` and
+    `precision` what its `--device` and `--precision` take (a device this machine lacks, or bf16 where it has no
+    native support, raises UserError before the model loads)."""
     from protdidi.distributed import pick_device
+    from protdidi.precision import resolve_precision, with_precision
 
     plugin = DOMAINS.get(domain)
     device = str(pick_device(device))
-    return Model(plugin, plugin.load_model(spec, tokenizer), device)
+    precision = resolve_precision(precision, device)
+    return Model(plugin, with_precision(plugin.load_model(spec, tokenizer), precision), device)
 
 
 def evaluate(samples: str, output: str, domain: str = "protein", *, progress: bool = False, cache: bool = True,

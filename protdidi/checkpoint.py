@@ -120,6 +120,7 @@ class LoadedModel:
     load_discriminator: Callable[[], object] | None = None
     sampler_defaults: dict = field(default_factory=dict)  # the student's RGAS settings
     tokenizer: object = None  # text models: the tokenizer that encodes/decodes their ids
+    precision: str = "fp32"  # the weights' precision ("fp32" or "bf16": `protdidi.precision`)
 
 
 def save_model_dir(path: Path, denoiser: MaskedDenoiser, config: dict, components: dict | None = None,

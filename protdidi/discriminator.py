@@ -79,8 +79,8 @@ class Discriminator(nn.Module):
                 soft: torch.Tensor | None = None) -> torch.Tensor:
         """Logits Float[B, L]. zt: Long[B, L] ids (masked positions hold the mask id); t: Float[B];
         soft: optional Float[B, L, V] probabilities used instead of the ids' embeddings."""
-        h = self.trunk.hidden(zt, t, valid, soft)
-        return self.head(h + self.time_embed(t)[:, None, :].to(h.dtype))
+        h = self.trunk.hidden(zt, t, valid, soft).float()  # a trunk in bf16 (`--precision`) feeds the fp32 head
+        return self.head(h + self.time_embed(t)[:, None, :])
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """Trainable parameters and the head's buffers (spectral-norm power-iteration vectors)."""

@@ -24,6 +24,7 @@ from protdidi.progress import progress_line
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
 from protdidi.trainer import Trainer, snapshot_name
+from protdidi.weights import read_trainer_state
 
 
 class Run:
@@ -37,6 +38,9 @@ class Run:
         if getattr(cfg, "name", "") is None:  # a model left unnamed is named for its run directory
             cfg.name = self.dir.absolute().name
         check_run_dir(self.dir, cfg, resume, extendable)
+        state = self.dir / "last" / "trainer_state.pt"
+        if resume and state.is_file():  # one that cannot be read safely is refused now, before any input is read
+            read_trainer_state(state)
         device = dist.pick_device(cfg.device)
         if distributed:
             device = dist.local_device(device)

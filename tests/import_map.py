@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "protdidi"
 LAYERS = [
     ("foundation", ["protdidi.errors", "protdidi.io", "protdidi.atomic_dirs", "protdidi.malloc", "protdidi.config",
                     "protdidi.registry",
-                    "protdidi.vocab", "protdidi.schedule", "protdidi.stats", "protdidi.progress", "protdidi.assets"]),
+                    "protdidi.vocab", "protdidi.schedule", "protdidi.stats", "protdidi.progress", "protdidi.precision",
+                    "protdidi.assets"]),
     ("core", ["protdidi.weights", "protdidi.denoiser", "protdidi.batching", "protdidi.distributed",
               "protdidi.trainer", "protdidi.discriminator", "protdidi.models*"]),
     ("engines", ["protdidi.sampling*", "protdidi.adapters*", "protdidi.tasks*", "protdidi.evaluation*"]),

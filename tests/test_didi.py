@@ -352,8 +352,8 @@ def run_cli(*args, check=True):
 
 def distill_args(teacher_dir, toy_fasta, steps, *extra):
     sets = [*TOY_LOOP, f"loop.steps={steps}", *extra]
-    return ["distill", "--domain", "protein", "--teacher", str(teacher_dir), "--data", str(toy_fasta),
-            *[a for s in sets for a in ("--set", s)]]
+    return ["distill", "--domain", "protein", "--method", "didi", "--teacher", str(teacher_dir), "--data",
+            str(toy_fasta), *[a for s in sets for a in ("--set", s)]]
 
 
 def weights(path):
@@ -412,7 +412,8 @@ def test_distill_refuses_nan_and_bad_config(tmp_path, teacher_dir, toy_fasta):
     proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_hi_coef=1e300"), "-o", str(tmp_path / "nan"),
                    check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("protdidi: error: training stopped: ")
+    lines = proc.stderr.splitlines()  # the run's progress lines, then one error line
+    assert lines[-1].startswith("protdidi: error: training stopped: ") and "\n".join(lines).count("protdidi:") == 1
     assert ("nan" in proc.stderr or "inf" in proc.stderr) and "last good checkpoint is kept" in proc.stderr
     assert not (tmp_path / "nan" / "last").exists()  # the NaN came in the first step: nothing good to keep
     proc = run_cli(*distill_args(teacher_dir, toy_fasta, 3, "didi.kl_beta=.nan"), "-o", str(tmp_path / "nan2"),

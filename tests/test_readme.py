@@ -1,7 +1,7 @@
 """The README's examples run as written: its Python block, and every `protdidi` command of its ```bash blocks
-except those marked as taking minutes or more (`# about N minutes`) and those after them in their block, in order, in a fresh directory that sees the
-checkout's data/ and configs/ as a user's checkout would. The docs it links exist, and it stays a first-ten-minutes
-page (at most 200 lines, no issue numbers)."""
+except those marked as taking minutes or more (`# about N minutes`) and those after them in their block, in order,
+in a fresh directory that sees the checkout's data/ and configs/ as a user's checkout would. The docs it links
+exist, and it stays a first-ten-minutes page (at most 200 lines, no issue numbers)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """One contract over every sampler: carry-over, no mask left, sampleable ids only, seeded, exact NFE, and conditioning
 (fixed template tokens kept byte for byte, in padded batches too; an all-designable template is the unconditional
-draw); over both denoiser variants (plain; dropout 0.1 with ESM-2 token dropout)."""
+draw); over both denoiser variants (plain; dropout 0.1 with ESM-2 token dropout) and over the plain one with its
+weights in bf16 (`--precision bf16`)."""
 
 import itertools
 
@@ -12,6 +13,16 @@ from protdidi.discriminator import Discriminator
 from protdidi.generation.driver import sample_batch
 from protdidi.sampling import SAMPLERS
 from protdidi.schedule import LogLinearSchedule
+
+
+@pytest.fixture(params=["plain", "dropout-tokendrop", "bf16"])
+def sampling_denoiser(vocab, request):
+    """The tiny denoiser in each variant of conftest, and the plain one with bf16 weights."""
+    from conftest import make_tiny_denoiser
+
+    if request.param == "bf16":
+        return make_tiny_denoiser(vocab).to(torch.bfloat16)
+    return make_tiny_denoiser(vocab, request.param)
 
 
 def build(name, denoiser):
@@ -42,9 +53,9 @@ class Recorder(MaskedDenoiser):
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
 @pytest.mark.parametrize("steps", [1, 4, 16])
-def test_sampler_contract(name, steps, any_denoiser, vocab):
-    sampler = build(name, any_denoiser)
-    rec = Recorder(any_denoiser)
+def test_sampler_contract(name, steps, sampling_denoiser, vocab):
+    sampler = build(name, sampling_denoiser)
+    rec = Recorder(sampling_denoiser)
     gen = run(sampler, rec, 6, 20, steps, generator=torch.Generator().manual_seed(3))
     assert gen.nfe == steps == len(rec.inputs)
     assert gen.tokens.shape == (6, 20)
@@ -55,8 +66,8 @@ def test_sampler_contract(name, steps, any_denoiser, vocab):
     for before, after in itertools.pairwise(states):
         revealed = before != vocab.mask_id
         assert torch.equal(after[revealed], before[revealed]), "an unmasked token changed"
-    again = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3))
-    other = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(4))
+    again = run(sampler, sampling_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3))
+    other = run(sampler, sampling_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(4))
     assert torch.equal(gen.tokens, again.tokens)
     assert not torch.equal(gen.tokens, other.tokens)
     assert gen.seconds > 0
@@ -64,11 +75,11 @@ def test_sampler_contract(name, steps, any_denoiser, vocab):
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
 @pytest.mark.parametrize("steps", [1, 4, 16])
-def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
+def test_sampler_conditioning_contract(name, steps, sampling_denoiser, vocab):
     """A template fixes some tokens (the mask id marks designed positions): the fixed tokens come out unchanged (also
     rare ids like X that a sampler never emits), every designed position is filled with a sampleable id, NFE is
     `steps` exactly, the first denoiser input is the template, and the draw is seeded."""
-    sampler = build(name, any_denoiser)
+    sampler = build(name, sampling_denoiser)
     g = torch.Generator().manual_seed(5)
     template = vocab.sampleable_ids()[torch.randint(0, 20, (6, 20), generator=g)]
     template[0, 3] = vocab.index("X")
@@ -76,37 +87,37 @@ def test_sampler_conditioning_contract(name, steps, any_denoiser, vocab):
     designed[1] = True  # one row entirely designed, one entirely fixed
     designed[2] = False
     template = template.masked_fill(designed, vocab.mask_id)
-    rec = Recorder(any_denoiser)
+    rec = Recorder(sampling_denoiser)
     gen = run(sampler, rec, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
     assert gen.nfe == steps == len(rec.inputs)
     assert torch.equal(rec.inputs[0], template)
     assert torch.equal(gen.tokens[~designed], template[~designed]), "a fixed token changed"
     assert vocab.sampleable_mask()[gen.tokens[designed]].all() and not (gen.tokens == vocab.mask_id).any()
-    again = run(sampler, any_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
+    again = run(sampler, sampling_denoiser, 6, 20, steps, generator=torch.Generator().manual_seed(3), template=template)
     assert torch.equal(gen.tokens, again.tokens)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
-def test_all_designable_template_is_the_unconditional_draw(name, any_denoiser, vocab):
-    sampler = build(name, any_denoiser)
+def test_all_designable_template_is_the_unconditional_draw(name, sampling_denoiser, vocab):
+    sampler = build(name, sampling_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
-    plain = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid)
+    plain = run(sampler, sampling_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid)
     template = torch.full((3, 12), vocab.mask_id)
-    cond = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+    cond = run(sampler, sampling_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
                           template=template)
     assert torch.equal(plain.tokens, cond.tokens)
     fixed = template.clone()
     fixed[:, :2] = vocab.index("M")  # padded rows keep padding; fixed tokens inside them stay
-    out = run(sampler, any_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
+    out = run(sampler, sampling_denoiser, 3, 12, 6, generator=torch.Generator().manual_seed(1), valid=valid,
                          template=fixed)
     assert (out.tokens[:, :2] == vocab.index("M")).all() and (out.tokens[~valid] == vocab.pad_id).all()
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLERS.names()))
-def test_sampler_padded_batch_keeps_padding(name, any_denoiser, vocab):
-    sampler = build(name, any_denoiser)
+def test_sampler_padded_batch_keeps_padding(name, sampling_denoiser, vocab):
+    sampler = build(name, sampling_denoiser)
     valid = torch.arange(12)[None, :] < torch.tensor([12, 7, 3])[:, None]
-    gen = run(sampler, any_denoiser, 3, 12, 5, generator=torch.Generator().manual_seed(0), valid=valid)
+    gen = run(sampler, sampling_denoiser, 3, 12, 5, generator=torch.Generator().manual_seed(0), valid=valid)
     assert (gen.tokens[~valid] == vocab.pad_id).all()
     assert vocab.sampleable_mask()[gen.tokens[valid]].all()
 

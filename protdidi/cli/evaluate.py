@@ -23,6 +23,9 @@ from protdidi.cli.options import domain_option, positive_int, seed_option
               help="Proteins: novelty search; mmseqs needs the MMseqs2 binary on PATH [default: python].")
 @click.option("--homology-db", default=None, metavar="FASTA",
               help="Proteins: the database searched for homologs (phmmer) [default: the --train set].")
+@click.option("--precision", default=None, metavar="auto|fp32|bf16",
+              help="Proteins: the judge's weights in fp32 or bf16; auto: bf16 where the CPU has native bf16 "
+                   "(avx512_bf16/amx_bf16), else fp32 [default: fp32].")
 @click.option("--no-cache", is_flag=True, default=None,
               help="Proteins: recompute the reference rows instead of reading (or writing) the cache.")
 @click.option("--evaluator", default=None, metavar="NAME|DIR",
@@ -34,8 +37,8 @@ from protdidi.cli.options import domain_option, positive_int, seed_option
 @seed_option
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="REPORT_DIR")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, novelty, homology_db, no_cache, evaluator,
-             batch_size, device, seed, output, quiet):
+def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, novelty, homology_db, precision, no_cache,
+             evaluator, batch_size, device, seed, output, quiet):
     """Write REPORT_DIR/report.json and report.md.
 
     Proteins: plausibility under the project judge (pseudo-perplexity) and under metapredict (disorder and
@@ -50,8 +53,8 @@ def evaluate(domain, samples, reference, train, judge, pppl_n, esmfold, novelty,
 
     _, table, notes = DOMAINS.get(domain).evaluate_file(
         samples, Path(output), progress=not quiet, reference=reference, train=train, judge=judge, esmfold=esmfold,
-        novelty=novelty, homology_db=homology_db, no_cache=no_cache, evaluator=evaluator, pppl_n=pppl_n, seed=seed,
-        batch_size=batch_size, device=device)
+        novelty=novelty, homology_db=homology_db, precision=precision, no_cache=no_cache, evaluator=evaluator,
+        pppl_n=pppl_n, seed=seed, batch_size=batch_size, device=device)
     for note in notes:
         click.echo(note, err=True)
     click.echo(table)

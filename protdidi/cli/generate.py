@@ -37,6 +37,9 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
                    "sharper) [default: 1]; recorded in each header.")
 @click.option("--device", default="cpu", show_default=True,
               help="torch device (cpu, cuda, cuda:1, ...), or auto (CUDA when present, else CPU).")
+@click.option("--precision", default="fp32", show_default=True, metavar="auto|fp32|bf16",
+              help="Weights in fp32 or bf16 (the sampling step stays float64); auto: bf16 where the device has native "
+                   "bf16 (CUDA, CPUs with avx512_bf16/amx_bf16), else fp32. Recorded in each header when bf16.")
 @click.option("--tokenizer", default=None, metavar="DIR|NAME",
               help="Text models from an MDLM .ckpt/HF dir: their tokenizer (default gpt2).")
 @click.option("--template", default=None, metavar="SEQ|FASTA",
@@ -58,8 +61,8 @@ MIN_RECORD_BYTES = 64  # no record of either domain is shorter (header or JSON k
               help="Generate only the I-th (0-based) of N contiguous parts of the job: same seed and --n on every "
                    "part; the parts' files concatenated in order are the whole job's file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperature, device, tokenizer, template,
-             redesign, motif, exclude, fmt, shard, output, quiet):
+def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperature, device, precision, tokenizer,
+             template, redesign, motif, exclude, fmt, shard, output, quiet):
     """Generate protein sequences (FASTA) or text windows (JSONL / plain text), unconditionally or conditioned on a
     template, redesigned ranges or a motif contig.
 
@@ -73,16 +76,18 @@ def generate(domain, n, nfe, length, seed, batch_size, model, sampler, temperatu
     from protdidi.generation.request import Request
     from protdidi.generation.result import Generated
     from protdidi.io import check_free_space, check_output_location
+    from protdidi.precision import resolve_precision, with_precision
 
     plugin = DOMAINS.get(domain)
     plugin.check_options("generate", tokenizer=tokenizer, format=fmt, template=template, redesign=redesign,
                          motif=motif, exclude=exclude)
     check_output_location(output, directory=False, inputs=(template, model, tokenizer))
     check_free_space(output, n * MIN_RECORD_BYTES)
-    # a bad --shard or --temperature, or a device this machine lacks, fails here, before the model loads
+    # a bad --shard, --temperature or --precision, or a device this machine lacks, fails here, before the model loads
     request = Request(n, nfe, seed, length, template, redesign, motif, batch_size, sampler, device, shard,
                       progress=not quiet, temperature=temperature, exclude=exclude)
-    loaded = plugin.load_model(model, tokenizer)
+    precision = resolve_precision(precision, request.device)
+    loaded = with_precision(plugin.load_model(model, tokenizer), precision)
     tally = Generated()
     plugin.write((record for part in stream(plugin, loaded, request) for record in tally.count(part).records),
                  output, fmt)

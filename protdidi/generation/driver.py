@@ -136,6 +136,7 @@ def stream(domain, model: LoadedModel, request: Request) -> Iterator[Generated]:
     (`chunk_generator(seed, k)`) and makes its records, numbered as in the whole job."""
     # one sampler for all chunks; a sampler this model cannot run fails here
     engine = build_sampler(model, request.sampler, **request.sampler_settings)
+    provenance = {**request.provenance, **({"precision": model.precision} if model.precision != "fp32" else {})}
     bar, done = None, 0  # done: records of the whole job before this chunk
     try:
         for k in request.chunks:
@@ -151,7 +152,7 @@ def stream(domain, model: LoadedModel, request: Request) -> Iterator[Generated]:
                                  templates=plan.templates, bar=bar)
             if plan.rejects is not None:
                 redraw_rejected(model, plan, part, request, g, engine)
-            part.records = domain.records(model, part.rows, request.provenance, plan.labels, start=done)
+            part.records = domain.records(model, part.rows, provenance, plan.labels, start=done)
             yield part
             done += len(plan.lengths)
     finally:

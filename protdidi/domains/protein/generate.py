@@ -61,5 +61,6 @@ def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: di
                                       f"seed={provenance['seed']} sampler={provenance['sampler']}"
                                       + (f" temperature={provenance['temperature']:g}"
                                          if "temperature" in provenance else "")
+                                      + (f" precision={provenance['precision']}" if "precision" in provenance else "")
                                       + (f" {labels[i]}" if labels else ""))
             for i, row in enumerate(rows)]

@@ -25,7 +25,7 @@ class ProteinDomain(Domain):
     options: ClassVar[dict[str, frozenset[str]]] = {
         "generate": frozenset({"template", "redesign", "motif", "exclude"}),
         "evaluate": frozenset({"reference", "train", "judge", "esmfold", "novelty", "no_cache",
-                                            "homology_db"})}
+                                            "homology_db", "precision"})}
 
     def load_model(self, spec, tokenizer=None):
         return load_protein_model(spec, self)
@@ -64,7 +64,8 @@ class ProteinDomain(Domain):
         report = evaluate(samples, Path(out_dir), options.get("reference"), options.get("train"),
                           options.get("judge"), options["pppl_n"], options["seed"], progress=progress,
                           esmfold=options.get("esmfold"), novelty=options.get("novelty") or "python",
-                          cache=not options.get("no_cache"), homology_db=options.get("homology_db"))
+                          cache=not options.get("no_cache"), homology_db=options.get("homology_db"),
+                          precision=options.get("precision") or "fp32")
         warnings = [f"protdidi: warning: {line}" for line in report["warnings"]]
         if options.get("esmfold") and "skipped" in report["esmfold"]:
             warnings.append(f"protdidi: ESMFold pLDDT skipped: {report['esmfold']['skipped']}")

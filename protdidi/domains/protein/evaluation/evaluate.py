@@ -45,6 +45,7 @@ from protdidi.domains.protein.evaluation.report_rows import (
 )
 from protdidi.domains.protein.fasta import read_fasta
 from protdidi.errors import UserError
+from protdidi.precision import DTYPES, resolve_precision
 
 ROW_VERSION = 3  # bump whenever what a reference row holds, or how it is computed, changes (invalidates caches)
 
@@ -108,15 +109,18 @@ def novelty_settings(seed: int, novelty: str) -> dict:
 def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, train: str | None = None,
              judge: str | None = None, pppl_n: int = 100, seed: int = 0, progress: bool = True,
              esmfold: str | None = None, novelty: str = "python", cache: bool = True,
-             homology_db: str | None = None) -> dict:
+             homology_db: str | None = None, precision: str = "fp32") -> dict:
     """Write `out_dir` (report.json, report.md, report.html, per_sequence.csv, plots) and return the report;
     `report["sequences"]` holds the per-sequence records, `report["warnings"]` one line per thing the caller
     should be told (cache problems, sequences metapredict could not read). `homology_db`: the FASTA that homology
-    is searched in (default: the training set)."""
+    is searched in (default: the training set). `precision`: the judge's weights, as `--precision` (bf16 where the
+    CPU has native bf16; the reference rows are then scored, and cached, in bf16 too)."""
+    precision = resolve_precision(precision, "cpu")
     records = read_fasta(samples_path)
     database_records = read_fasta(homology_db) if homology_db else None
     search = novelty_search(novelty)
     judge_model = load_judge(judge)
+    judge_model.model.to(DTYPES[precision])
     skipped = plddt_skip_reason(esmfold)
     folder = load_esmfold(esmfold) if skipped is None else None
     ref, train_records = reference_sets(reference, train)
@@ -125,7 +129,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     database = [r.seq for r in database_records]
     reference_set = Reference.of(ref)
     warnings: list[str] = []
-    settings = default_settings(pppl_n, seed)
+    settings = {**default_settings(pppl_n, seed), **({"precision": precision} if precision != "fp32" else {})}
     store = ReferenceCache(cache, warnings.append)
     key = reference_key(judge_model.path, ref, [], settings)
     sets = functools.cache(lambda: control_sets(reference_set, seed))  # made once, and only if something needs them
@@ -167,7 +171,7 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
             bar = tqdm(total=len(subset), desc=f"ESMFold pLDDT ({r['set']})", file=sys.stderr, disable=not progress)
             r["esmfold_plddt"] = float(np.mean(esmfold_plddt(folder, subset, progress=bar.update)))
             bar.close()
-    report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed,
+    report = {"judge": judge_model.name, "samples": str(samples_path), "seed": seed, "precision": precision,
               "novelty_search": search.description,
               "homology": homology.describe(homology_db or "the training set", len(database)),
               "metapredict": {"version": settings["metapredict"],
@@ -199,7 +203,8 @@ def some(ids: list[str], shown: int = 10) -> str:
 def notes(report: dict) -> list[str]:
     info = report["esmfold"]
     cached = report["reference_rows"]
-    lines = [f"Reference rows: {cached['source']}; their novelty columns: {cached['novelty_source']}; their "
+    lines = [f"Judge precision: {report['precision']}. Reference rows: {cached['source']}; their novelty columns: "
+             f"{cached['novelty_source']}; their "
              f"homology columns: {cached['homology_source']}. Novelty search: {report['novelty_search']}. "
              f"Homology: {report['homology']}."]
     lines.append(f"ESMFold pLDDT skipped: {info['skipped']}." if "skipped" in info else
