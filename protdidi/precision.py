@@ -8,6 +8,7 @@ is an error: a CPU without those units emulates bf16 many times slower than fp32
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+@functools.cache
 def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
     """The native-bf16 instruction flags this CPU reports (empty where it reports none, or no /proc/cpuinfo)."""
     try:

@@ -129,6 +129,7 @@ def matrix() -> dict[str, list[Case]]:
         Case("temperature for a sampler without one", (*gen, "--model", "didi", "--sampler", "rgas", "--temperature",
                                                        "0.5", "-o", "{out.fasta}"), "does not apply"),
         Case("unknown filter", (*gen, "--exclude", "his-tags", "-o", "{out.fasta}"), "expected one or more of"),
+        Case("unknown precision", (*gen, "--precision", "fp16", "-o", "{out.fasta}"), "expected one of"),
         Case("filter the kept residues already fail", (*gen, "--exclude", "his-tag", "--motif", "5,HHHHHH,5", "-o",
                                                        "{out.fasta}"), "already hold a His-tag"),
         *(Case(f"{opt} out of range", ("generate", opt, v, "-o", "{out.fasta}"), msg)
@@ -157,6 +158,7 @@ def matrix() -> dict[str, list[Case]]:
         *(Case(f"{opt} out of range", (*ev, "{good.fasta}", opt, v, "-o", "{report}"), msg)
           for opt in ("--pppl-n", "--seed", "--batch-size") for v, msg in
           NUMBER_CASES.get(opt, [("0", opt)])),
+        Case("unknown precision", (*ev, "{good.fasta}", "--precision", "fp16", "-o", "{report}"), "expected one of"),
     ]
     for command, (prefix, lr, seed, steps) in PROTEIN_TRAINING.items():
         data = (*prefix, "-o", "{run}", "--data")

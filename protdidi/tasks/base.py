@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from protdidi.precision import native_bf16
 from protdidi.trainer import ema_update, optimizer_step, warmup_cosine
 
 
@@ -38,8 +39,10 @@ class EmaTrainingTask:
         return lr, torch.Generator(device=self.device).manual_seed(cfg.seed * 1_000_003 + step)
 
     def autocast(self):
-        """The training forward's precision context: bf16 autocast when `cfg.precision` is "bf16"."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+        """The training forward's precision context: bf16 autocast when `cfg.precision` is "bf16", or "auto" on a
+        device with native bf16."""
+        bf16 = self.cfg.precision == "bf16" or (self.cfg.precision == "auto" and native_bf16(self.device))
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def finish_step(self, loss: torch.Tensor, what: str) -> float:
         """Backward, NaN guard, clip, AdamW step, EMA update; returns the gradient norm."""

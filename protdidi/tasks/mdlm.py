@@ -12,10 +12,9 @@ import torch
 from protdidi.batching import BatchStream, fixed_batches
 from protdidi.config import require
 from protdidi.denoiser import MaskedDenoiser, nelbo, nelbo_by_mask_count
+from protdidi.precision import PRECISIONS
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.base import EmaTrainingTask
-
-PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -35,7 +34,8 @@ class OptimConfig:
     log_every: int = 50
     eval_batch_size: int = 64
     precision: str = "fp32"  # or "bf16": the training forward under bf16 autocast (for GPUs; on CPUs without bf16
-    #                          matrix units it is far slower); weights, optimiser state and evaluation stay fp32
+    #                          matrix units it is far slower), or "auto": bf16 where the device has native bf16
+    #                          (`protdidi.precision`); weights, optimiser state and evaluation stay fp32
     patience: int | None = None  # stop after this many evaluations without a better validation NELBO (None: never)
 
     def __post_init__(self) -> None:
