@@ -179,3 +179,37 @@ def test_exclude_draws_tagged_samples_again_and_keeps_the_others():
     assert all(r.description.endswith("exclude=his-tag") for r in filtered)
     result = generate(DOMAIN, model.loaded, Request(48, 4, 5, "20-40", motif=motif["motif"], exclude="his-tag"))
     assert result.extra["redrawn"] >= sum(tagged) / 48 and result.nfe == 4
+
+
+def test_the_corpus_tag_rule_trims_terminal_his_tags_only(tmp_path):
+    from protdidi.domains.protein.filters import trim_his_tags
+    from protdidi.domains.protein.teacher import DataConfig, checked_splits
+
+    assert trim_his_tags("MGSSHHHHHHSSGLVPRGSHMAKLLVV") == "SSGLVPRGSHMAKLLVV"  # up to the N-terminal tag's end
+    assert trim_his_tags("MAKLLVVEKLAAALEHHHHHH") == "MAKLLVVEKLAAALE"  # nearer the C-terminus: from its start
+    inside = "A" * 30 + "HHHHHH" + "A" * 30
+    assert trim_his_tags(inside) == inside and trim_his_tags("MKHHHHHV") == "MKHHHHHV"  # internal; five H
+    fasta = tmp_path / "f.fasta"
+    fasta.write_text("".join(f">s{i}\nMHHHHHHGS{'ACDEFGHIKL' * 3}\n" for i in range(40)))
+    kept = checked_splits(DataConfig(fasta=str(fasta), valid_frac=0.2, test_frac=0.0))
+    trimmed = checked_splits(DataConfig(fasta=str(fasta), valid_frac=0.2, test_frac=0.0, trim_tags=True))
+    assert all(r.seq.startswith("MHHHHHH") for r in kept["train"])
+    assert all(r.seq.startswith("GSACD") for r in trimmed["train"]) and len(trimmed["train"]) == len(kept["train"])
+
+
+def test_a_filter_nothing_passes_stops_after_the_last_redraw(monkeypatch):
+    import protdidi.generation.driver as driver
+    from protdidi.domains.base import Plan
+    from protdidi.domains.protein.plugin import DOMAIN
+    from protdidi.errors import UserError
+    from protdidi.generation.request import Request
+
+    monkeypatch.setattr(driver, "MAX_REDRAWS", 2)
+    model = DOMAIN.load_model("idlm")
+    seen = []
+    plan = Plan([8, 8], rejects=lambda row: seen.append(1) or True)
+    part = driver.generate_rows(model, plan.lengths, 1, torch.Generator().manual_seed(0), 4, progress=False)
+    with pytest.raises(UserError, match="after 2 redraws"):
+        driver.redraw_rejected(model, plan, part, Request(2, 1, exclude="his-tag"), torch.Generator(),
+                               driver.build_sampler(model, "ancestral"))
+    assert len(seen) == 2 * 3  # both rows checked after each of the 2 redraws and once before

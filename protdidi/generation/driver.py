@@ -166,20 +166,20 @@ def redraw_rejected(model: LoadedModel, plan, part: Generated, request: Request,
     `MAX_REDRAWS` rounds; the rows that pass at once are those of a run without the filter). Adds `redrawn` (samples
     drawn again per kept sample: each cost `nfe` more denoiser calls) and the time to `part`."""
     redrawn = 0
-    for _ in range(MAX_REDRAWS):
+    for rounds in range(MAX_REDRAWS + 1):
         bad = [i for i, row in enumerate(part.rows) if plan.rejects(row)]
         if not bad:
             break
+        if rounds == MAX_REDRAWS:
+            raise UserError(f"--exclude {request.exclude}: {len(bad)} of {len(part.rows)} samples still show an "
+                            f"excluded artefact after {MAX_REDRAWS} redraws; this model writes it too often, so drop "
+                            "the filter or change the condition")
         again = generate_rows(model, [plan.lengths[i] for i in bad], request.nfe, generator, request.batch_size,
                               engine, request.device, progress=False,
                               templates=None if plan.templates is None else [plan.templates[i] for i in bad])
         for i, row in zip(bad, again.rows, strict=True):
             part.rows[i] = row
         redrawn, part.seconds = redrawn + len(bad), part.seconds + again.seconds
-    else:
-        raise UserError(f"--exclude {request.exclude}: {len(bad)} of {len(part.rows)} samples still show an excluded "
-                        f"artefact after {MAX_REDRAWS} redraws; this model writes it too often, so drop the filter "
-                        "or change the condition")
     part.extra["redrawn"] = redrawn / len(part.rows)
 
 

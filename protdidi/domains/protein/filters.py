@@ -5,6 +5,7 @@ samples that pass the first time are exactly those generated without the filter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
@@ -19,6 +20,19 @@ FILTERS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "low-complexity": (f"{LOW_COMPLEXITY:.0%} or more of its 12-residue windows below 2.2 bits",
                        lambda seq: low_complexity_fraction(seq) >= LOW_COMPLEXITY),
 }
+
+
+def trim_his_tags(seq: str, end: int = 25, run: int = 6) -> str:
+    """`seq` without terminal His-tags (the corpus rule of `data.trim_tags`): everything up to the end of a run of
+    `run` or more H that ends within the first `end` residues is dropped, and everything from the start of such a
+    run that starts within the last `end` residues (a run counts for the terminus it is nearer to). Linkers beside a
+    tag stay; an internal run stays."""
+    n = len(seq)
+    runs = [m.span() for m in re.finditer(f"H{{{run},}}", seq)]
+    # a run belongs to the terminus it is nearer to
+    head = max((b for a, b in runs if b <= end and a < n - b), default=0)
+    tail = min((a for a, b in runs if a >= n - end and n - b <= a and a >= head), default=n)
+    return seq[head:tail]
 
 
 def parse_exclude(text: str) -> list[str]:

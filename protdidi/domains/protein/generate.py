@@ -51,6 +51,7 @@ def protein_plan(model: LoadedModel, n: int, length: int | str | None, generator
     return Plan([len(d.template) for d in designs], templates, [d.label + suffix for d in designs],
                 rejects(names, vocab.decode) if names else None)
 
+
 def protein_records(model: LoadedModel, rows: list[torch.Tensor], provenance: dict,
                     labels: list[str] | None = None, start: int = 0) -> list[ProteinRecord]:
     """One record per row: `>protdidi_00000 len=360 model=NAME nfe=16 seed=0 sampler=ancestral [condition]`,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from protdidi.adapters.architectures import MAX_SIZE
@@ -12,6 +12,7 @@ from protdidi.config import check_fraction_split, require, to_dict
 from protdidi.domains.protein.alphabet import protein_vocab
 from protdidi.domains.protein.data import TokenizedSet, default_cath_fasta, length_histogram, split_records
 from protdidi.domains.protein.fasta import read_fasta
+from protdidi.domains.protein.filters import trim_his_tags
 from protdidi.errors import UserError
 from protdidi.models.esm2 import Esm2, Esm2Config
 from protdidi.models.rotary import check_heads
@@ -41,6 +42,7 @@ class DataConfig:
     valid_frac: float = 0.05
     test_frac: float = 0.05
     max_length: int = 512
+    trim_tags: bool = False  # drop terminal His-tags from the training data (`filters.trim_his_tags`)
 
     def __post_init__(self) -> None:
         check_fraction_split(self.valid_frac, self.test_frac)
@@ -78,6 +80,8 @@ MIN_RECORDS = 10  # fewer sequences cannot be split into training and validation
 def checked_splits(data: DataConfig) -> dict:
     """The FASTA's train/valid/test split (by id hash), refused with what to change when it is too small."""
     records = read_fasta(data.fasta)
+    if data.trim_tags:
+        records = [replace(r, seq=trim_his_tags(r.seq)) for r in records]
     if len(records) < MIN_RECORDS:
         raise UserError(f"{data.fasta}: {len(records)} sequence{'s' * (len(records) != 1)}; training needs at least "
                         f"{MIN_RECORDS} (50 or more for a family)")
