@@ -34,7 +34,7 @@ def test_template_keeps_every_fixed_residue_and_records_the_condition(tmp_path):
     assert len(records) == 5 and len({r.seq for r in records}) > 1
     for r in records:
         assert len(r.seq) == len(NATIVE) and r.seq[:30] == NATIVE[:30] and r.seq[50:] == NATIVE[50:]
-    assert all(h["template"] == "template" and h["designed"] == "31-50" and h["nfe"] == "4"
+    assert all(h["template"] == template.upper() and h["designed"] == "31-50" and h["nfe"] == "4"
                for h in headers(out).values())
 
 
@@ -92,7 +92,7 @@ def test_contig_and_range_parsing():
     (["--template", "MK__", "--length", "4"], "--length does not apply"),
     (["--template", "_" * 2000], "maximum"),
     (["--template", NATIVE, "--redesign", "5-9,8-12"], "overlap"),
-    (["--template", NATIVE, "--redesign", "100-200"], "outside template"),
+    (["--template", NATIVE, "--redesign", "100-200"], "outside the inline template"),
     (["--template", NATIVE, "--redesign", "9-5"], "START-END"),
     (["--redesign", "5-9"], "needs --template"),
     (["--template", "MK__", "--motif", "5,AA,5"], "exclude each other"),

@@ -499,7 +499,7 @@ def test_teacher_side_pool_is_sampled_once_cached_and_used(tmp_path, teacher_dir
 
     monkeypatch.setattr(run_module, "teacher_pool", pool)
     monkeypatch.setattr(run_module, "BatchStream", stream)
-    sets = [*TOY_LOOP, f"teacher={teacher_dir}", f"data.fasta={toy_fasta}", "didi.real_side=teacher",
+    sets = [*TOY_LOOP, "method=didi", f"teacher={teacher_dir}", f"data.fasta={toy_fasta}", "didi.real_side=teacher",
             "didi.teacher_pool_size=6", "didi.teacher_pool_nfe=3", "loop.save_every=1", "loop.eval_every=100"]
     run = tmp_path / "pool"
     run_module.run_distillation(PROTEIN, load_config(ProteinDistillConfig, None, [*sets, "loop.steps=1"]), run)

@@ -115,7 +115,7 @@ def template_designs(spec: str, redesign: str | None, n: int, max_length: int) -
     ranges = parse_ranges(redesign) if redesign is not None else []
     out = []
     for rid, template in read_templates(spec):
-        what = "--template" if rid == template else f"template {rid!r}"
+        what = "the inline template" if rid == template else f"template {rid!r}"
         template = apply_redesign(template, ranges, what)
         if DESIGN not in template:
             raise UserError(f"{what} has nothing to design (mark positions with '{DESIGN}' or use --redesign)")
