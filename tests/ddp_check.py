@@ -51,8 +51,8 @@ def main(teacher_dir: str, fasta: str, out: str) -> None:
     in_sync = bool(torch.equal(both[0], both[1]))
 
     cfg = load_config(ProteinDistillConfig, None, [
-        "method=didi", f"teacher={teacher_dir}", f"data.fasta={fasta}", "data.max_length=32", "device=cpu", "loop.steps=4",
-        "loop.batch_size=1", "loop.eval_every=4", "loop.save_every=2", "loop.eval_samples=4",
+        "method=didi", f"teacher={teacher_dir}", f"data.fasta={fasta}", "data.max_length=32", "device=cpu",
+        "loop.steps=4", "loop.batch_size=1", "loop.eval_every=4", "loop.save_every=2", "loop.eval_samples=4",
         "didi.disc_unfrozen_blocks=1", "didi.warmup_steps=1"])
     run_distillation(PROTEIN, cfg, out / "run")
     if rank == 0:
