@@ -194,11 +194,15 @@ def motif_designs(text: str, length: str | None, n: int, max_length: int, genera
     return out
 
 
-def template_of_header(description: str) -> str | None:
-    """The template (letters kept, `_` designed) that a generated record's header describes: a motif's contig with
-    its drawn spacers, or an inline template with its designed ranges; None for an unconditional record or a
-    template named by a FASTA id (its letters are not in the header)."""
-    fields = dict(f.split("=", 1) for f in description.split() if "=" in f)
+def header_fields(description: str) -> dict[str, str]:
+    """A generated record's header fields (`key=value` words) by key."""
+    return dict(f.split("=", 1) for f in description.split() if "=" in f)
+
+
+def template_of_header(fields: dict[str, str]) -> str | None:
+    """The template (letters kept, `_` designed) that a generated record's header fields (`header_fields`) describe:
+    a motif's contig with its drawn spacers, or an inline template with its designed ranges; None for an
+    unconditional record or a template named by a FASTA id (its letters are not in the header)."""
     if "contig" in fields and "spacers" in fields:
         drawn = iter(int(k) for k in fields["spacers"].split("/") if k)
         try:

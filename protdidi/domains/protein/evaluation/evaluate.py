@@ -146,9 +146,9 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
     hits = homology_hits("samples", samples, database, progress)
     row.update({**novelty_summary(identities), **homology_columns(hits, seed)})
     rows = [row, *({**r, **found["rows"][r["set"]], **homologs["rows"][r["set"]]} for r in payload["rows"])]
-    hygiene = {"samples": samples, **sets()}
+    seqs_of = {"samples": samples, **sets()}  # every row's sequences, by row name
     for r in rows:
-        r.update(hygiene_columns(hygiene[r["set"]]))
+        r.update(hygiene_columns(seqs_of[r["set"]]))
     sequences = per_sequence.records(records, detail, detail["fast_nll"], hits, [r.id for r in database_records],
                                      identities)
     details = {"samples": detail, **payload["details"]}
@@ -165,9 +165,8 @@ def evaluate(samples_path: str, out_dir: Path, reference: str | None = None, tra
         warnings.append(f"metapredict skipped {len(unread)} of {len(samples)} samples (letters other than the 20 "
                         f"residues and B, U, X, Z): {some(unread)}")
     if folder is not None:
-        seqs = {"samples": samples, **sets()}
         for r in rows:
-            subset = random.Random(seed).sample(seqs[r["set"]], min(pppl_n, len(seqs[r["set"]])))
+            subset = random.Random(seed).sample(seqs_of[r["set"]], min(pppl_n, len(seqs_of[r["set"]])))
             bar = tqdm(total=len(subset), desc=f"ESMFold pLDDT ({r['set']})", file=sys.stderr, disable=not progress)
             r["esmfold_plddt"] = float(np.mean(esmfold_plddt(folder, subset, progress=bar.update)))
             bar.close()

@@ -10,7 +10,7 @@ import csv
 import math
 from pathlib import Path
 
-from protdidi.domains.protein.conditions import DESIGN, template_of_header
+from protdidi.domains.protein.conditions import DESIGN, header_fields, template_of_header
 from protdidi.domains.protein.evaluation import metrics as M
 from protdidi.domains.protein.evaluation.homology import is_hit
 
@@ -42,10 +42,10 @@ BEST_RULE = ("among the designs with every kept residue kept, at most 30% disord
 
 def condition_of(description: str) -> tuple[str, str | None]:
     """(the condition as the header gives it, the template it describes or None)."""
-    fields = dict(f.split("=", 1) for f in description.split() if "=" in f)
+    fields = header_fields(description)
     text = f"contig={fields['contig']}" if "contig" in fields else \
         (f"template={fields['template']} designed={fields.get('designed', '')}" if "template" in fields else "")
-    return text, template_of_header(description)
+    return text, template_of_header(fields)
 
 
 def kept(seq: str, template: str | None) -> bool | None:
