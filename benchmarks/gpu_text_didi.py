@@ -37,10 +37,9 @@ from pathlib import Path
 
 from bench import ROOT, child_env, command_line, log_records, machine, save_json
 from parts import pack_parts
+from text_scores import CORPUS, checkpoints, natural_row, sample_row
 
 CONFIGS = ROOT / "configs"
-CORPUS = ROOT / "data" / "text" / "tinyshakespeare.txt"
-TOKENIZER = ROOT / "data" / "text" / "bpe-2048"
 PROBE = 40  # probe steps (seconds per step from the second half); every study arm's warm-up is longer
 MAX_STEPS = 10_000  # the paper's iteration count
 STUDY = ["loop.batch_size=32", "didi.warmup_steps=200", "didi.ema=0.999"]
@@ -51,6 +50,7 @@ ARMS = {  # label: (config, overrides, fixed step count)
     "didi-lr3e-5": ("didi-text.yaml", [*STUDY, "didi.student_lr=3e-5"], False),
     "didi-lr1e-5-ema0.99": ("didi-text.yaml", [*STUDY, "didi.student_lr=1e-5", "didi.ema=0.99"], False),
     "didi-lr1e-5-b128": ("didi-text.yaml", [*STUDY, "didi.student_lr=1e-5", "loop.batch_size=128"], False),
+    "didi-lr1e-5-shared-tau": ("didi-text.yaml", [*STUDY, "didi.student_lr=1e-5", "didi.shared_tau=true"], False),
     "didi-committed": ("didi-text.yaml", [], True),
     "idlm": ("idlm-text.yaml", ["idlm.warmup_steps=200"], False),
 }
@@ -142,54 +142,26 @@ def distil(args, work: Path, t0: float) -> dict:
     return plan
 
 
-def checkpoints(run_dir: Path) -> list[dict]:
-    """Every student a run kept: its snapshots (at-*min/) and last/, with the step and wall-clock of each."""
-    records = log_records(run_dir)
-    found = [{"checkpoint": r["snapshot"], "step": r["step"], "wall_s": r["wall_s"]} for r in records
-             if "snapshot" in r and (run_dir / r["snapshot"] / "model.safetensors").exists()]
-    steps = [r for r in records if "loss" in r]
-    if (run_dir / "last" / "model.safetensors").exists() and steps:
-        found.append({"checkpoint": "last", "step": steps[-1]["step"], "wall_s": steps[-1]["wall_s"]})
-    return found
-
-
 def score(args) -> None:
     """Step 3 for one model (`--score LABEL`): rows into WORK/scores/LABEL.json."""
     import torch
 
-    from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.genppl import load_causal_lm
     from protdidi.domains.text.plugin import DOMAIN as TEXT
-    from protdidi.domains.text.teacher import TextDataConfig, load_windows
-    from protdidi.domains.text.tokenizer import decode
-    from protdidi.generation.driver import generate
-    from protdidi.generation.request import Request
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     work, label = Path(args.work), args.score
     lm = load_causal_lm(str(work / "text-evaluator" / "best"), device)
     rows = []
-
-    def add(model, nfe: int, **where) -> None:
-        gen = generate(TEXT, model, Request(args.n, nfe, 0, batch_size=32, device=device))
-        rows.append({**where, "nfe": nfe, "seconds": round(gen.seconds, 2),
-                     **score_texts(gen.records, lm, 32, device)})
-
     if label == "teacher":
         teacher = TEXT.load_model(str(work / "text-teacher" / "best"))
-        _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER),
-                                                 length=teacher.max_length))
-        test = windows["test"][: args.n]
-        natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test,
-                                                                      strict=True)]
-        rows.append({"checkpoint": "natural test windows", "nfe": None, **score_texts(natural, lm, 32, device)})
-        for nfe in TEACHER_NFE[:2] if args.toy else TEACHER_NFE:
-            add(teacher, nfe, checkpoint="teacher")
+        rows.append(natural_row(teacher, lm, args.n, device))
+        rows += [sample_row(teacher, nfe, lm, args.n, device, checkpoint="teacher")
+                 for nfe in (TEACHER_NFE[:2] if args.toy else TEACHER_NFE)]
     else:
         for ckpt in checkpoints(work / label):
             model = TEXT.load_model(str(work / label / ckpt["checkpoint"]))
-            for nfe in STUDENT_NFE:
-                add(model, nfe, **ckpt)
+            rows += [sample_row(model, nfe, lm, args.n, device, **ckpt) for nfe in STUDENT_NFE]
     save_json(work / "scores" / f"{label}.json", {"label": label, "device": device, "rows": rows})
 
 

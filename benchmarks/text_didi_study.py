@@ -80,7 +80,28 @@ def verdict(result: dict) -> list[str]:
     return lines
 
 
-def markdown(result: dict) -> str:
+def gpu_intro(result: dict) -> list[str]:
+    return [f"On the device ({result.get('gpu')}; {result['machine']}): `{result['device_command']}`; "
+            f"here: `{result['command']}`.", "",
+            f"GenPPL under protdidi-shakespeare-gpt (the small causal LM trained in the same run on the training "
+            f"split; NOT GPT-2 Large), 95% bootstrap interval, and unigram entropy H (nats) of {result['samples']} "
+            "samples of 128 tokens per row, seed 0, ancestral sampler with float64 steps. All arms trained at the "
+            "same time on one GPU (their seconds per step are under that shared load), each planned from a probe "
+            f"to end inside the study's {result['budget_s']:.0f} s; a student snapshot every "
+            f"{result['snapshot_minutes']} minutes of each arm's own training wall-clock."]
+
+
+def cpu_intro(result: dict) -> list[str]:
+    return [f"Command: `{result['command']}` ({result['machine']}; {result['jobs']} arm(s) trained side by side, "
+            "resumed across sittings).", "",
+            "GenPPL under protdidi-shakespeare-gpt (the small causal LM of configs/text-evaluator.yaml, trained on "
+            f"the training split; NOT GPT-2 Large), 95% bootstrap interval, and unigram entropy H (nats) of "
+            f"{result['samples']} samples of 128 tokens per row, seed 0, ancestral sampler with float64 steps. "
+            "Each arm keeps its EMA student at fixed iterations (`loop.snapshot_steps`) and at its last step; the "
+            "learning rate warms up, then decays linearly to 0 at the planned last step."]
+
+
+def markdown(result: dict, where: str) -> str:
     scores, plan = result["scores"], result.get("plan", {})
     teacher = scores.get("teacher") or []
     ref = [[r["checkpoint"], "–" if r["nfe"] is None else str(r["nfe"]), cell(r)] for r in teacher]
@@ -88,49 +109,55 @@ def markdown(result: dict) -> str:
     for label in result["arms"]:
         p, rows = plan.get(label, {}), scores.get(label)
         done = f"{p.get('steps_done', 0)} / {p.get('steps', '–')}"
-        arms.append([label, arm_settings(result, label), f"{p.get('probe_s_per_step', float('nan')):.3f}", done,
+        per_step = p.get("probe_s_per_step", p.get("s_per_step", float("nan")))
+        arms.append([label, arm_settings(result, label), f"{per_step:.3f}", done,
                      f"{p.get('train_wall_s', 0):.0f}", cell(row_of(rows, "last", 8)), cell(row_of(rows, "last", 16))])
     curve = [[label, r["checkpoint"], str(r["step"]), f"{r['wall_s']:.0f}", str(r["nfe"]), cell(r)]
              for label, rows in scores.items() if label != "teacher" for r in rows or []]
     return "\n".join([
-        "# DiDi-Instruct budget and learning-rate study on the Tiny Shakespeare teacher (GPU)", "",
-        f"On the device ({result.get('gpu')}; {result['machine']}): `{result['device_command']}`; "
-        f"here: `{result['command']}`.", "",
-        f"GenPPL under protdidi-shakespeare-gpt (the small causal LM trained in the same run on the training "
-        f"split; NOT GPT-2 Large), 95% bootstrap interval, and unigram entropy H (nats) of {result['samples']} "
-        "samples of 128 tokens per row, seed 0, ancestral sampler with float64 steps. All arms trained at the same "
-        "time on one GPU (their seconds per step are under that shared load), each planned from a probe to end "
-        f"inside the study's {result['budget_s']:.0f} s; a student snapshot every {result['snapshot_minutes']} "
-        "minutes of each arm's own training wall-clock.", "",
+        f"# DiDi-Instruct budget and learning-rate study on the Tiny Shakespeare teacher ({where})", "",
+        *(gpu_intro(result) if where == "GPU" else cpu_intro(result)), "",
         "## Reference rows (teacher, natural test windows)", "",
         *table(["model", "NFE", "GenPPL (95% CI), entropy"], ref), "",
-        "## Arms: final EMA student", "",
-        *table(["arm", "settings", "s/step (probe)", "steps done / planned", "train s", "8 NFE", "16 NFE"], arms), "",
-        "## Against the goal (final students)", "", *verdict(result), "",
+        "## Arms: last EMA student", "",
+        *table(["arm", "settings", "s/step", "steps done / planned", "train s", "8 NFE", "16 NFE"], arms), "",
+        "## Against the goal (last students)", "", *verdict(result), "",
         "## Every scored checkpoint", "",
         *table(["arm", "checkpoint", "step", "train s", "NFE", "GenPPL (95% CI), entropy"], curve), ""])
 
 
+def render(args, stem: str, result: dict, where: str) -> None:
+    """`args.out`/`stem`.md and .png from a study's result."""
+    plot(result, Path(args.out) / f"{stem}.png")
+    save_markdown(args, stem, markdown(result, where))
+
+
 def plot(result: dict, path: Path) -> None:
-    fig, axes = pyplot().subplots(1, 3, figsize=(16, 4.5))
+    """GenPPL at 16 NFE (95% intervals) against iterations and against training wall-clock, entropy at 16 NFE, and
+    the discriminator's training-batch accuracy, for every arm, with the teacher's 16- and 128-NFE rows."""
+    fig, axes = pyplot().subplots(1, 4, figsize=(21, 4.5))
     teacher = result["scores"].get("teacher") or []
     for label, rows in result["scores"].items():
-        pts = sorted((r["step"], r["gen_ppl"], r["entropy"]) for r in rows or [] if label != "teacher"
-                     and r["nfe"] == 16)
+        pts = sorted((r["step"], r["wall_s"], r) for r in rows or [] if label != "teacher" and r["nfe"] == 16)
         if pts:
-            axes[0].plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=label)
-            axes[1].plot([p[0] for p in pts], [p[2] for p in pts], "o-", label=label)
+            err = [[r["gen_ppl"] - r["gen_ppl_ci95"][0] for *_, r in pts],
+                   [r["gen_ppl_ci95"][1] - r["gen_ppl"] for *_, r in pts]]
+            for ax, x in ((axes[0], [p[0] for p in pts]), (axes[1], [p[1] for p in pts])):
+                ax.errorbar(x, [r["gen_ppl"] for *_, r in pts], yerr=err, fmt="o-", capsize=2, label=label)
+            axes[2].plot([p[0] for p in pts], [r["entropy"] for *_, r in pts], "o-", label=label)
         d_acc = [(r["step"], r["d_acc"]) for r in result["logs"].get(label, []) if "d_acc" in r]
         if d_acc:
-            axes[2].plot(*zip(*d_acc, strict=True), label=label, lw=0.8)
+            axes[3].plot(*zip(*d_acc, strict=True), label=label, lw=0.8)
     for nfe, style in ((16, ":"), (128, "--")):
         r = row_of(teacher, "teacher", nfe)
         if r:
-            axes[0].axhline(r["gen_ppl"], color="k", ls=style, label=f"teacher, {nfe} NFE")
-            axes[1].axhline(r["entropy"], color="k", ls=style, label=f"teacher, {nfe} NFE")
-    axes[0].set(xscale="log", yscale="log", xlabel="iteration", ylabel="GenPPL at 16 NFE (protdidi-shakespeare-gpt)")
-    axes[1].set(xscale="log", xlabel="iteration", ylabel="unigram entropy at 16 NFE (nats)")
-    axes[2].set(xlabel="iteration", ylabel="discriminator accuracy (training batch)")
+            for ax, key in ((axes[0], "gen_ppl"), (axes[1], "gen_ppl"), (axes[2], "entropy")):
+                ax.axhline(r[key], color="k", ls=style, label=f"teacher, {nfe} NFE")
+    ylabel = "GenPPL at 16 NFE (protdidi-shakespeare-gpt)"
+    axes[0].set(xscale="log", yscale="log", xlabel="iteration", ylabel=ylabel)
+    axes[1].set(yscale="log", xlabel="training wall-clock (s)", ylabel=ylabel)
+    axes[2].set(xscale="log", xlabel="iteration", ylabel="unigram entropy at 16 NFE (nats)")
+    axes[3].set(xlabel="iteration", ylabel="discriminator accuracy (training batch)")
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle("DiDi-Instruct on the Tiny Shakespeare teacher: quality against iterations")
@@ -146,8 +173,7 @@ def main() -> None:
     if not (args.unpack or args.replot):
         parser.error("give --unpack DIR or --replot")
     result = run_or_load(args, "text_didi_study", unpack)
-    plot(result, args.out / "text_didi_study.png")
-    save_markdown(args, "text_didi_study", markdown(result))
+    render(args, "text_didi_study", result, "GPU")
 
 
 if __name__ == "__main__":

@@ -124,16 +124,22 @@ def snapshot_name(minutes: float) -> str:
     return f"at-{minutes:g}min"
 
 
+def step_snapshot_name(step: int) -> str:
+    return f"at-step{step}"
+
+
 class Trainer:
     """Runs `task` for `steps` steps under `run_dir` (log.jsonl, loss.png, last/, best/)."""
 
     def __init__(self, task: Task, run_dir: Path, steps: int, eval_every: int, save_every: int, log_every: int,
                  monitor: str, title: str, resume: bool = False, stop_at: int | None = None,
                  primary: bool = True, panels: list[tuple[str, ...]] | None = None,
-                 snapshot_minutes: tuple[float, ...] = (), patience: int | None = None):
+                 snapshot_minutes: tuple[float, ...] = (), patience: int | None = None,
+                 snapshot_steps: tuple[int, ...] = ()):
         """`primary`: this process writes logs and checkpoints and evaluates (rank 0 of a DDP run); the other
         ranks only train. `snapshot_minutes`: keep a copy of the model (like best/) in `at-{m}min/` at the first
-        step after m minutes of training wall-clock (summed over resumed segments), for equal-time comparisons.
+        step after m minutes of training wall-clock (summed over resumed segments), for equal-time comparisons;
+        `snapshot_steps`: the same in `at-step{s}/` after step s (curves against iterations).
         `patience`: stop early (checkpointed; a `--resume` stays stopped) after that many evaluations in a row
         without a better `monitor`; None runs every step. Only for single-process runs."""
         self.task, self.run_dir, self.steps, self.primary = task, Path(run_dir), steps, primary
@@ -142,6 +148,7 @@ class Trainer:
         self.monitor, self.title, self.resume = monitor, title, resume
         self.stop_at = steps if stop_at is None else min(stop_at, steps)
         self.snapshot_minutes = sorted(snapshot_minutes)
+        self.snapshot_steps = set(snapshot_steps)
         self.patience = patience
         self.wall_offset, self.stale = 0.0, 0  # stale: evaluations since the best one
 
@@ -185,6 +192,9 @@ class Trainer:
                 name = snapshot_name(pending.pop(0))
                 self.task.save(self.run_dir / name, None)
                 log.write({"step": done, "snapshot": name, "wall_s": round(wall, 2)})
+            if done in self.snapshot_steps:
+                self.task.save(self.run_dir / step_snapshot_name(done), None)
+                log.write({"step": done, "snapshot": step_snapshot_name(done), "wall_s": round(wall, 2)})
             if done % self.eval_every == 0 or done == self.steps:
                 metrics = self.task.evaluate()
                 log.write({"step": done, **metrics})

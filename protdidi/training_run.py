@@ -23,7 +23,7 @@ from protdidi.io import write_text_atomic
 from protdidi.progress import progress_line
 from protdidi.schedule import LogLinearSchedule
 from protdidi.tasks.mdlm import MdlmTask, OptimConfig, nelbo_vs_unigram
-from protdidi.trainer import Trainer, snapshot_name
+from protdidi.trainer import Trainer, snapshot_name, step_snapshot_name
 from protdidi.weights import read_trainer_state
 
 
@@ -63,16 +63,18 @@ class Run:
                           f"{'resuming' if self.resume else 'starting'} {self.dir} on {self.device}")
 
     def train(self, task, loop, monitor: str, title: str, panels: list[tuple[str, ...]] | None = None,
-              snapshot_minutes: tuple[float, ...] = ()) -> dict:
+              snapshot_minutes: tuple[float, ...] = (), snapshot_steps: tuple[int, ...] = ()) -> dict:
         """`loop` has steps, eval_every, save_every and log_every (`OptimConfig`, `DistillLoopConfig`). Before a
         `--resume`, the primary process completes any checkpoint save a kill interrupted between its renames."""
         if self.resume and self.primary:
-            for name in ("last", "best", *map(snapshot_name, snapshot_minutes)):
+            snapshots = [*map(snapshot_name, snapshot_minutes), *map(step_snapshot_name, snapshot_steps)]
+            for name in ("last", "best", *snapshots):
                 finish_swap(self.dir / name)
         dist.barrier()
         result = Trainer(task, self.dir, loop.steps, loop.eval_every, loop.save_every, loop.log_every,
                          monitor=monitor, title=title, resume=self.resume, stop_at=self.stop_at,
                          primary=self.primary, panels=panels, snapshot_minutes=snapshot_minutes,
+                         snapshot_steps=snapshot_steps,
                          patience=getattr(loop, "patience", None)).run()
         dist.barrier()
         return result

@@ -25,7 +25,7 @@ from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import CheckpointError
 from protdidi.generation.driver import sample_batch
 from protdidi.methods.base import DistillLoopConfig
-from protdidi.methods.didi import DidiConfig, DidiTask, kl_and_entropy, sample_tau
+from protdidi.methods.didi import DidiConfig, DidiTask, kl_and_entropy, rollout_times, sample_tau
 from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
 from protdidi.methods.rollout import Rollout, trajectory_logprob, two_step_rollout
 from protdidi.models.esm2 import Esm2Config
@@ -123,6 +123,15 @@ def test_tau_draws_follow_the_beta_and_are_clamped():
     beta25 = sample_tau(DidiConfig(tau_beta=(2.0, 5.0)), 20000, g, "cpu")
     assert beta25.mean().item() == pytest.approx(2 / 7, abs=0.01)  # Beta(2, 5) mean
     assert beta25.var().item() == pytest.approx(10 / (49 * 8), rel=0.08)  # ab / ((a+b)²(a+b+1))
+
+
+def test_rollout_times_are_per_rollout_or_shared_by_each_group():
+    own = rollout_times(DidiConfig(group_size=4), 12, torch.Generator().manual_seed(0), "cpu")
+    assert own.unique().numel() == 12  # as released: every rollout its own τ
+    shared = rollout_times(DidiConfig(group_size=4, shared_tau=True), 12, torch.Generator().manual_seed(0), "cpu")
+    groups = shared.view(3, 4)
+    assert (groups == groups[:, :1]).all() and groups[:, 0].unique().numel() == 3
+    assert shared.min() >= 0.02 and shared.max() <= 0.98
 
 
 def test_kl_and_entropy_on_known_distributions():

@@ -17,6 +17,7 @@ from protdidi.domains.text.distill import TextDistillConfig
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 import gpu_text_didi as study  # noqa: E402
+import text_scores  # noqa: E402
 from parts import joined_parts, pack_parts  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def test_checkpoints_are_the_snapshots_and_last_with_their_steps(tmp_path):
                {"step": 12, "snapshot": "at-3min", "wall_s": 181.0},  # its directory is gone: not listed
                {"step": 20, "loss": 0.5, "wall_s": 140.0}]
     (run / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    assert study.checkpoints(run) == [{"checkpoint": "at-1min", "step": 9, "wall_s": 61.0},
+    assert text_scores.checkpoints(run) == [{"checkpoint": "at-1min", "step": 9, "wall_s": 61.0},
                                       {"checkpoint": "last", "step": 20, "wall_s": 140.0}]
 
 

@@ -129,15 +129,23 @@ def test_idlm_distill_resume_is_exact_and_generates(tmp_path, vocab, toy_fasta):
             "data.max_length=32", "device=cpu"]
     args = [sys.executable, "-m", "protdidi", "distill", "--method", "idlm", "--teacher", str(teacher), "--data",
             str(toy_fasta), *[a for s in sets for a in ("--set", s)]]
-    subprocess.run([*args, "--set", "loop.snapshot_minutes=[0]", "-o", str(tmp_path / "ref")], check=True,
+    snaps = ["--set", "loop.snapshot_steps=[2,6]"]
+    subprocess.run([*args, *snaps, "--set", "loop.snapshot_minutes=[0]", "-o", str(tmp_path / "ref")], check=True,
                    capture_output=True)
     assert (tmp_path / "ref" / "at-0min" / "model.safetensors").exists()  # the equal-time snapshot
     ref_log = [json.loads(x) for x in (tmp_path / "ref" / "log.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in ref_log if "snapshot" in r] == [1]
-    subprocess.run([*args, "--stop-at", "3", "-o", str(tmp_path / "part")], check=True, capture_output=True)
-    subprocess.run([*args, "--resume", "-o", str(tmp_path / "part")], check=True, capture_output=True)
-    walls = [json.loads(x)["wall_s"] for x in (tmp_path / "part" / "log.jsonl").read_text().splitlines()
-             if "wall_s" in x]
+    assert [(r["step"], r["snapshot"]) for r in ref_log if "snapshot" in r] == [
+        (1, "at-0min"), (2, "at-step2"), (6, "at-step6")]
+    subprocess.run([*args, *snaps, "--stop-at", "3", "-o", str(tmp_path / "part")], check=True, capture_output=True)
+    subprocess.run([*args, *snaps, "--resume", "-o", str(tmp_path / "part")], check=True, capture_output=True)
+    for run, name in (("part", "at-step2"), ("ref", "at-step6")):  # a step snapshot is the EMA student of its step
+        other = tmp_path / "ref" / ("at-step2" if name == "at-step2" else "last")
+        a, b = load_file(str(tmp_path / run / name / "model.safetensors")), load_file(str(other / "model.safetensors"))
+        assert all(torch.equal(a[k], b[k]) for k in a), (run, name)
+    a2, a6 = (load_file(str(tmp_path / "ref" / n / "model.safetensors")) for n in ("at-step2", "at-step6"))
+    assert any(not torch.equal(a2[k], a6[k]) for k in a2)  # the student moved between the snapshots
+    walls = [r["wall_s"] for r in map(json.loads, (tmp_path / "part" / "log.jsonl").read_text().splitlines())
+             if "loss" in r]
     assert walls == sorted(walls) and len(walls) == 6  # training wall-clock continues across the resume
     for name in ("model.safetensors", "fake.safetensors"):
         a, b = load_file(str(tmp_path / "ref" / "last" / name)), load_file(str(tmp_path / "part" / "last" / name))

@@ -49,3 +49,9 @@ def test_each_method_describes_itself(name, vocab):
 def test_unknown_method_lists_the_known_ones():
     with pytest.raises(UserError, match="unknown method 'nope'; known: didi, idlm"):
         METHODS.get("nope")
+
+
+@pytest.mark.parametrize("snapshots", [(0,), (3,)])
+def test_step_snapshots_lie_inside_the_run(snapshots):
+    with pytest.raises(ValueError, match="snapshot_steps"):
+        DistillLoopConfig(steps=2, snapshot_steps=snapshots)

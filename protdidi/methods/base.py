@@ -28,6 +28,7 @@ class DistillLoopConfig:
     eval_samples: int = 32
     eval_nfe: int = 16
     snapshot_minutes: tuple[float, ...] = ()  # keep at-{m}min/ copies of the EMA student (equal-time studies)
+    snapshot_steps: tuple[int, ...] = ()  # keep at-step{s}/ copies of the EMA student (curves against iterations)
 
     def __post_init__(self) -> None:
         sizes = (self.steps, self.batch_size, self.eval_every, self.save_every, self.log_every, self.eval_samples,
@@ -35,6 +36,7 @@ class DistillLoopConfig:
         require(min(sizes) >= 1, "steps, batch_size, eval_every, save_every, log_every, eval_samples and eval_nfe "
                 "must be >= 1")
         require(all(m >= 0 for m in self.snapshot_minutes), "snapshot_minutes must be >= 0")
+        require(all(1 <= s <= self.steps for s in self.snapshot_steps), "snapshot_steps must lie in [1, steps]")
 
 
 @dataclass(frozen=True)

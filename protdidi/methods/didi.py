@@ -3,7 +3,8 @@ the integral KL between the student-pushed and the real marginals, with a discri
 estimator and a grouped policy-gradient update. Written once over `MaskedDenoiser`/`Vocab`.
 
 One iteration (arXiv 2509.25035, the method section's training algorithm, as the authors' released code runs it):
-  real partners x (B) → repeated G times; τ ~ Beta(a, b) per rollout, clamped to [τ_min, 1 − τ_min];
+  real partners x (B) → repeated G times; τ ~ Beta(a, b) per rollout (or per group: `shared_tau`), clamped to
+  [τ_min, 1 − τ_min];
   student rollout 1 → τ → t_final (no grad); z_fake, z_real = both re-masked at α(τ) ("coupled time");
   D step (BCE, label smoothing, masked positions only); reward r = mean masked clip(logit D(z_fake), ±8);
   A = group-normalised r; L = −mean(ω(τ)·A·(logp₁+logp₂)) + kl_beta·(c_hi·KL₁ + c_lo·KL₂) − ent_beta·H;
@@ -49,6 +50,7 @@ class DidiConfig:
     group_size: int = 4  # G rollouts share one real partner
     tau_beta: tuple[float, float] = (1.0, 1.0)  # τ ~ Beta(a, b): 'beta11' = uniform
     tau_min: float = 0.02  # τ clamped to [tau_min, 1 − tau_min]
+    shared_tau: bool = False  # the G rollouts of a group share one τ (released code: each draws its own)
     t_final: float = 1e-3  # the rollout's second step ends here
     remask_prob: float = 0.0
     importance_weight: bool = False  # divide ω by the Beta density π(τ)
@@ -110,6 +112,14 @@ def sample_tau(cfg: DidiConfig, n: int, generator: torch.Generator, device) -> t
         # Gamma(k) draws from the generator: Marsaglia–Tsang on normals/uniforms of this generator.
         tau = _beta_from_generator(a, b, n, generator, device)
     return tau.clamp(cfg.tau_min, 1.0 - cfg.tau_min).float()
+
+
+def rollout_times(cfg: DidiConfig, n: int, generator: torch.Generator, device) -> torch.Tensor:
+    """One τ per rollout, or with `shared_tau` one per group of `group_size` consecutive rollouts, so that the
+    group-normalised advantage compares rollouts split at the same time."""
+    if not cfg.shared_tau:
+        return sample_tau(cfg, n, generator, device)
+    return sample_tau(cfg, n // cfg.group_size, generator, device).repeat_interleave(cfg.group_size)
 
 
 def _gamma(shape: float, n: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -184,7 +194,7 @@ class DidiTask(DistillTask):
         x_real, valid = (t.to(dev) for t in self.stream.batch(step))
         x_real = x_real.repeat_interleave(cfg.group_size, dim=0)
         valid = valid.repeat_interleave(cfg.group_size, dim=0)
-        tau = sample_tau(cfg, x_real.shape[0], g, dev)
+        tau = rollout_times(cfg, x_real.shape[0], g, dev)
 
         self.set_modes()  # rollout: the student samples in eval mode (see _student_step)
         ro = two_step_rollout(self.student, valid, tau, self.schedule, cfg.t_final, g, cfg.remask_prob)

@@ -100,4 +100,5 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
         progress_line(f"{cfg.name}: distilling {cfg.teacher} with {method.name} on {run.device}, world size "
                       f"{dist.world_size()}")
     return run.train(task, cfg.loop, monitor="valid_sample_nelbo", title=f"{cfg.name} ({method.name})",
-                     panels=list(method.panels), snapshot_minutes=cfg.loop.snapshot_minutes)
+                     panels=list(method.panels), snapshot_minutes=cfg.loop.snapshot_minutes,
+                     snapshot_steps=cfg.loop.snapshot_steps)

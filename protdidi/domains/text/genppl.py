@@ -66,11 +66,9 @@ def counted_targets(ids: torch.Tensor, eos_id: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "cpu",
-            progress: bool = False) -> dict:
-    """Pooled GenPPL = exp(Σ NLL / Σ counted targets) and the per-sample mean NLL."""
-    if not texts:
-        raise UserError("no samples to score")
+def sample_nll(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "cpu",
+               progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each text's summed NLL and its number of counted targets under `lm`, Float64[N] each."""
     sums, counts = [], []
     for start in tqdm(range(0, len(texts), batch_size), desc=f"GenPPL ({lm.name})", file=sys.stderr,
                       disable=not progress, dynamic_ncols=True):
@@ -83,7 +81,15 @@ def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "
         keep = (counted_targets(ids, lm.tokenizer.eos_token_id) & attn[:, 1:].bool()).to(nll.dtype)
         sums += (nll * keep).sum(-1).tolist()
         counts += keep.sum(-1).tolist()
-    sums_t, counts_t = torch.tensor(sums, dtype=torch.float64), torch.tensor(counts, dtype=torch.float64)
+    return torch.tensor(sums, dtype=torch.float64), torch.tensor(counts, dtype=torch.float64)
+
+
+def gen_ppl(texts: list[str], lm: CausalLm, batch_size: int = 8, device: str = "cpu",
+            progress: bool = False) -> dict:
+    """Pooled GenPPL = exp(Σ NLL / Σ counted targets) and the per-sample mean NLL."""
+    if not texts:
+        raise UserError("no samples to score")
+    sums_t, counts_t = sample_nll(texts, lm, batch_size, device, progress)
     total, count = float(sums_t.sum()), int(counts_t.sum())
     return {"gen_ppl": math.exp(total / max(count, 1)), "gen_ppl_ci95": bootstrap_ci(sums_t, counts_t),
             "tokens": count, "mean_sample_nll": float((sums_t / counts_t.clamp_min(1)).mean())}

@@ -1,0 +1,47 @@
+"""Rows of the DiDi text studies (`gpu_text_didi.py` on a GPU, `text_didi_curve.py` on this CPU): GenPPL under
+protdidi-shakespeare-gpt (the small causal LM trained on the Tiny Shakespeare training split; NOT GPT-2 Large) with
+its 95% bootstrap interval, and unigram entropy, of `n` ancestral samples (float64 steps, seed 0) per row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import ROOT, log_records
+
+CORPUS = ROOT / "data" / "text" / "tinyshakespeare.txt"
+TOKENIZER = ROOT / "data" / "text" / "bpe-2048"
+
+
+def checkpoints(run_dir: Path) -> list[dict]:
+    """Every student a run kept: its snapshots (at-*min/, at-step*/) and last/, with the step and wall-clock of
+    each."""
+    records = log_records(run_dir)
+    found = [{"checkpoint": r["snapshot"], "step": r["step"], "wall_s": r["wall_s"]} for r in records
+             if "snapshot" in r and (run_dir / r["snapshot"] / "model.safetensors").exists()]
+    steps = [r for r in records if "loss" in r]
+    if (run_dir / "last" / "model.safetensors").exists() and steps:
+        found.append({"checkpoint": "last", "step": steps[-1]["step"], "wall_s": steps[-1]["wall_s"]})
+    return found
+
+
+def sample_row(model, nfe: int, lm, n: int, device: str, **where) -> dict:
+    """One row: `n` samples of `model` at `nfe`, scored; `where` says which model it is."""
+    from protdidi.domains.text.evaluate import score_texts
+    from protdidi.domains.text.plugin import DOMAIN as TEXT
+    from protdidi.generation.driver import generate
+    from protdidi.generation.request import Request
+
+    gen = generate(TEXT, model, Request(n, nfe, 0, batch_size=32, device=device))
+    return {**where, "nfe": nfe, "seconds": round(gen.seconds, 2), **score_texts(gen.records, lm, 32, device)}
+
+
+def natural_row(teacher, lm, n: int, device: str) -> dict:
+    """The reference row: the first `n` test windows of the corpus, scored like samples."""
+    from protdidi.domains.text.evaluate import score_texts
+    from protdidi.domains.text.teacher import TextDataConfig, load_windows
+    from protdidi.domains.text.tokenizer import decode
+
+    _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length))
+    test = windows["test"][:n]
+    natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
+    return {"checkpoint": "natural test windows", "nfe": None, **score_texts(natural, lm, 32, device)}
