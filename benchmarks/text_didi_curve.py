@@ -129,8 +129,9 @@ def score(args, cached: dict) -> dict[str, list[dict]]:
     scores = {label: list(rows) for label, rows in cached.items()}
 
     def have(label: str, checkpoint: str, step, nfe) -> bool:
-        return any(r["checkpoint"] == checkpoint and r.get("step") == step and r["nfe"] == nfe
-                   for r in scores.get(label, []))
+        """A snapshot and last/ of the same step hold the same EMA student: an arm's row is keyed by step."""
+        return any((label != "teacher" or r["checkpoint"] == checkpoint) and r.get("step") == step
+                   and r["nfe"] == nfe for r in scores.get(label, []))
 
     def add(label: str, row_fn, *key) -> None:
         if not have(label, *key):

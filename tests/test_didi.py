@@ -25,7 +25,14 @@ from protdidi.domains.protein.plugin import DOMAIN as PROTEIN
 from protdidi.errors import CheckpointError
 from protdidi.generation.driver import sample_batch
 from protdidi.methods.base import DistillLoopConfig
-from protdidi.methods.didi import DidiConfig, DidiTask, kl_and_entropy, rollout_times, sample_tau
+from protdidi.methods.didi import (
+    DidiConfig,
+    DidiTask,
+    advantage_group,
+    kl_and_entropy,
+    rollout_times,
+    sample_tau,
+)
 from protdidi.methods.rewards import group_normalize, log_odds_reward, time_weight
 from protdidi.methods.rollout import Rollout, trajectory_logprob, two_step_rollout
 from protdidi.models.esm2 import Esm2Config
@@ -132,6 +139,14 @@ def test_rollout_times_are_per_rollout_or_shared_by_each_group():
     groups = shared.view(3, 4)
     assert (groups == groups[:, :1]).all() and groups[:, 0].unique().numel() == 3
     assert shared.min() >= 0.02 and shared.max() <= 0.98
+
+
+def test_the_advantage_ablation_normalises_over_the_whole_batch():
+    rewards = torch.tensor([0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0])
+    grouped = group_normalize(rewards, advantage_group(DidiConfig(group_size=4), 8))
+    assert torch.allclose(grouped[:4], grouped[4:])  # each group centred on its own mean
+    pooled = group_normalize(rewards, advantage_group(DidiConfig(group_size=4, grouped_advantage=False), 8))
+    assert (pooled[:4] < 0).all() and (pooled[4:] > 0).all()
 
 
 def test_kl_and_entropy_on_known_distributions():

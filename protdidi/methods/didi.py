@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from protdidi.batching import BatchStream
 from protdidi.denoiser import MaskedDenoiser
 from protdidi.discriminator import Discriminator
-from protdidi.distributed import mean_across
+from protdidi.distributed import mean_across, world_size
 from protdidi.methods.base import DistillLoopConfig, DistillTask, Method
 from protdidi.methods.rewards import (
     finite_or_zero,
@@ -58,6 +58,7 @@ class DidiConfig:
     omega_max: float = 10.0
     reward_clip: float = 8.0
     advantage_clip: float = 3.0
+    grouped_advantage: bool = True  # normalise rewards within each group (released); False: over the whole batch
     advantage_eps: float = 1e-8
     label_smoothing: float = 0.1
     real_side: str = "data"  # 'data' (training sequences, as released) or 'teacher' (many-step teacher samples)
@@ -120,6 +121,12 @@ def rollout_times(cfg: DidiConfig, n: int, generator: torch.Generator, device) -
     if not cfg.shared_tau:
         return sample_tau(cfg, n, generator, device)
     return sample_tau(cfg, n // cfg.group_size, generator, device).repeat_interleave(cfg.group_size)
+
+
+def advantage_group(cfg: DidiConfig, rollouts: int) -> int:
+    """How many consecutive rewards share the advantage's mean and std: a group, or (ablation) every rollout of
+    the iteration on every rank."""
+    return cfg.group_size if cfg.grouped_advantage else rollouts * world_size()
 
 
 def _gamma(shape: float, n: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -208,7 +215,7 @@ class DidiTask(DistillTask):
         self.set_modes()  # the reward: the discriminator scores in eval mode (no dropout noise in the advantage)
         with torch.no_grad():
             reward = log_odds_reward(self.disc(z_fake, tau, valid), m_fake, cfg.reward_clip)
-        adv = group_normalize(reward, cfg.group_size, cfg.advantage_eps, cfg.advantage_clip)
+        adv = group_normalize(reward, advantage_group(cfg, reward.shape[0]), cfg.advantage_eps, cfg.advantage_clip)
         omega = time_weight(self.schedule, tau, cfg.omega_min, cfg.omega_max)
         if cfg.importance_weight:
             omega = omega / beta_density(cfg, tau)
