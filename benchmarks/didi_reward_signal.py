@@ -6,10 +6,11 @@ Per rollout: the reward r (masked mean of the clipped discriminator log-odds at 
 the group-normalised advantage A, and its per-token NLL under protdidi-shakespeare-gpt (the small causal LM of
 configs/text-evaluator.yaml; NOT GPT-2 Large). Reported: Spearman ρ of A with the group-centred −NLL (does a higher
 advantage mean a better sample than its group-mates?) and with the group-centred τ (or merely a later split?), ρ of
-r with −NLL and with τ over all rollouts, each with a 95% bootstrap interval over groups; and the discriminator on
-held-out test windows against the rollouts, both re-masked at the same τ: token accuracy, mean D(real), mean
-D(fake), expected calibration error (10 bins; its training targets are smoothed to 0.9/0.1, so a perfect one is
-not at 0). A natural row scores the test windows themselves, a shuffled row the same windows with tokens permuted.
+r with −NLL and with τ over all rollouts, each with a 95% bootstrap interval over groups; and the discriminator
+on held-out windows (test, then validation split) against the rollouts, both re-masked at the same τ: token
+accuracy, mean D(real), mean D(fake), expected calibration error (10 bins; its training targets are smoothed to
+0.9/0.1, so a perfect one is not at 0). Reference rows: the GenPPL of those windows, and of the same windows
+with their tokens permuted.
 
     python benchmarks/didi_reward_signal.py runs/text-didi-curve/didi-lr1e-5/at-step250 [CHECKPOINT ...]
     python benchmarks/didi_reward_signal.py --replot
@@ -121,14 +122,14 @@ def signal(checkpoint: Path, lm, windows: torch.Tensor, groups: int, seed: int) 
 
 
 def reference(lm, windows: torch.Tensor, tokenizer) -> list[dict]:
-    """GenPPL of the test windows as they are and with each window's tokens shuffled."""
+    """GenPPL of the held-out windows as they are and with each window's tokens shuffled."""
     from protdidi.domains.text.genppl import sample_nll
     from protdidi.domains.text.tokenizer import decode
 
     g = torch.Generator().manual_seed(0)
     shuffled = torch.stack([w[torch.randperm(w.numel(), generator=g)] for w in windows])
     rows = []
-    for label, ids in (("natural test windows", windows), ("shuffled test windows", shuffled)):
+    for label, ids in (("natural held-out windows", windows), ("shuffled held-out windows", shuffled)):
         sums, counts = sample_nll(decode(tokenizer, ids), lm, 32)
         rows.append({"model": label, "gen_ppl": round(float((sums.sum() / counts.sum()).exp()), 1)})
     return rows
@@ -144,10 +145,11 @@ def run(args) -> dict:
     _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER),
                                              length=first["data"]["length"]))
     need = args.groups * first["didi"]["group_size"]
-    if len(windows["test"]) < need:
-        sys.exit(f"didi_reward_signal: {need} rollouts need as many test windows; the corpus has "
-                 f"{len(windows['test'])}")
-    test = torch.stack(list(windows["test"][:need]))
+    held_out = [*windows["test"], *windows["valid"]]
+    if len(held_out) < need:
+        sys.exit(f"didi_reward_signal: {need} rollouts need as many held-out windows; the corpus has "
+                 f"{len(held_out)}")
+    test = torch.stack(held_out[:need])
     return {"command": command_line(), "machine": machine(), "evaluator": lm.name, "groups": args.groups,
             "reference": reference(lm, test, load_tokenizer(str(TOKENIZER))),
             "rows": [signal(Path(c).resolve(), lm, test, args.groups, args.seed) for c in args.checkpoints]}
@@ -167,7 +169,7 @@ def markdown(result: dict) -> str:
         f"Command: `{result['command']}` ({result['machine']}).", "",
         f"{result['groups']} groups of 4 two-step rollouts per mode; NLL and GenPPL under {result['evaluator']} "
         "(NOT GPT-2 Large). ρ: Spearman, 95% bootstrap interval over groups. \"better\": lower per-token NLL than "
-        "the group's mean; \"later split\": larger τ than the group's mean. Discriminator: held-out test windows "
+        "the group's mean; \"later split\": larger τ than the group's mean. Discriminator: held-out windows "
         "(real) against the rollouts, both re-masked at the rollout's τ, masked tokens only.", "",
         *table(["reference", f"GenPPL ({result['evaluator']})"], refs), "",
         *table(["checkpoint", "step", "τ", "rollouts", "GenPPL of rollouts", "ρ(A, better)", "ρ(A, later split)",

@@ -155,7 +155,7 @@ def score(args) -> None:
     rows = []
     if label == "teacher":
         teacher = TEXT.load_model(str(work / "text-teacher" / "best"))
-        rows.append(natural_row(teacher, lm, args.n, device))
+        rows += [natural_row(teacher, lm, args.n, device, shuffled) for shuffled in (False, True)]
         rows += [sample_row(teacher, nfe, lm, args.n, device, checkpoint="teacher")
                  for nfe in (TEACHER_NFE[:2] if args.toy else TEACHER_NFE)]
     else:

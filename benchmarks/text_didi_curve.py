@@ -45,6 +45,10 @@ ARMS = {  # label: (config, overrides)
     "didi-lr1e-5-shared-tau": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.shared_tau=true"]),
     "idlm": ("idlm-text.yaml", CPU),  # its committed batch: 16 real sequences, as DiDi's 4 partners × 4 rollouts
     "didi-lr3e-6": ("didi-text.yaml", [*DIDI, "didi.student_lr=3e-6"]),  # the committed learning rate
+    "didi-lr1e-5-b16": ("didi-text.yaml",  # 16 partners × 4: 64 rollouts an iteration
+                        [*DIDI[:-3], "loop.batch_size=16", *DIDI[-2:], "didi.student_lr=1e-5"]),
+    "didi-lr1e-5-ema0.999": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.ema=0.999"]),  # the paper's
+    "didi-lr1e-5-batch-advantage": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.grouped_advantage=false"]),
 }
 TOY = {"text-teacher": TOY_TEACHER, "text-evaluator": TOY_EVALUATOR, "arm": [*TOY_ARM, "loop.steps=6",
        "loop.snapshot_steps=[2,4]", "loop.eval_every=3", "loop.save_every=3", "loop.log_every=1",
@@ -143,6 +147,7 @@ def score(args, cached: dict) -> dict[str, list[dict]]:
 
     teacher = TEXT.load_model(str(args.runs / "text-teacher" / "best"))
     add("teacher", lambda: natural_row(teacher, lm, args.n, "cpu"), "natural test windows", None, None)
+    add("teacher", lambda: natural_row(teacher, lm, args.n, "cpu", shuffled=True), "shuffled test windows", None, None)
     for nfe in TEACHER_NFE:
         add("teacher", lambda nfe=nfe: sample_row(teacher, nfe, lm, args.n, "cpu", checkpoint="teacher"),
             "teacher", None, nfe)
@@ -190,9 +195,9 @@ def run(args) -> dict:
     if not args.score_only:
         train(args)
     scores = score(args, cached_scores(args))
-    labels = [label for label in ARMS if (args.work / label / "log.jsonl").exists()]
+    labels = [label for label in ARMS if scores.get(label)]  # arms with a scored student
     keep_logs(args, labels)
-    return {"command": command_line(), "machine": machine(), "jobs": args.jobs, "samples": args.n,
+    return {"command": command_line(), "machine": machine(), "samples": args.n,
             "teacher_sha256": teacher_sha(args.runs), "arms": {label: [*ARMS[label], False] for label in labels},
             "plan": {label: plan_of(args.work / label, args.steps) for label in labels}, "scores": scores,
             "logs": {label: log_records(args.work / label) for label in labels}}

@@ -62,9 +62,16 @@ def cell(r: dict | None) -> str:
     return f"{r['gen_ppl']:.1f} ({lo:.1f}–{hi:.1f}), H {r['entropy']:.3f}"
 
 
+def common_sets(result: dict) -> list[str]:
+    """The overrides every arm shares (stated once above the table)."""
+    arms = [sets for _, sets, _ in result["arms"].values()]
+    return [s for s in arms[0] if all(s in other for other in arms)] if len(arms) > 1 else []
+
+
 def arm_settings(result: dict, label: str) -> str:
     config, sets, _ = result["arms"][label]
-    return f"`{config}`" + (" + " + ", ".join(f"`{s}`" for s in sets) if sets else " as committed")
+    own = [s for s in sets if s not in common_sets(result)]
+    return f"`{config}`" + (" + " + ", ".join(f"`{s}`" for s in own) if own else "")
 
 
 def verdict(result: dict) -> list[str]:
@@ -98,8 +105,8 @@ def gpu_intro(result: dict) -> list[str]:
 
 
 def cpu_intro(result: dict) -> list[str]:
-    return [f"Command: `{result['command']}` ({result['machine']}; {result['jobs']} arm(s) trained side by side, "
-            "resumed across sittings).", "",
+    return [f"Command: `{result['command']}` ({result['machine']}); arms train side by side (their seconds per "
+            "step under that shared load) and resume across sittings; rows of earlier sittings are kept.", "",
             "GenPPL under protdidi-shakespeare-gpt (the small causal LM of configs/text-evaluator.yaml, trained on "
             f"the training split; NOT GPT-2 Large), 95% bootstrap interval, and unigram entropy H (nats) of "
             f"{result['samples']} samples of 128 tokens per row, seed 0, ancestral sampler with float64 steps. "
@@ -125,9 +132,10 @@ def markdown(result: dict, where: str) -> str:
         *(gpu_intro(result) if where == "GPU" else cpu_intro(result)), "",
         "## Reference rows (teacher, natural test windows)", "",
         *table(["model", "NFE", "GenPPL (95% CI), entropy"], ref), "",
-        "## Arms: last EMA student", "",
+        "## Arms: latest EMA student", "",
+        *([f"Every arm: {', '.join(f'`{x}`' for x in common_sets(result))}.", ""] if common_sets(result) else []),
         *table(["arm", "settings", "s/step", "steps done / planned", "train s", "8 NFE", "16 NFE"], arms), "",
-        "## Against the goal (last students)", "", *verdict(result), "",
+        "## Against the goal (latest students)", "", *verdict(result), "",
         "## Every scored checkpoint", "",
         *table(["arm", "checkpoint", "step", "train s", "NFE", "GenPPL (95% CI), entropy"], curve), ""])
 

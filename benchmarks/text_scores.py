@@ -35,13 +35,20 @@ def sample_row(model, nfe: int, lm, n: int, device: str, **where) -> dict:
     return {**where, "nfe": nfe, "seconds": round(gen.seconds, 2), **score_texts(gen.records, lm, 32, device)}
 
 
-def natural_row(teacher, lm, n: int, device: str) -> dict:
-    """The reference row: the first `n` test windows of the corpus, scored like samples."""
+def natural_row(teacher, lm, n: int, device: str, shuffled: bool = False) -> dict:
+    """A reference row: the first `n` test windows of the corpus, scored like samples; with `shuffled`, the same
+    windows with each one's tokens permuted (seed 0)."""
+    import torch
+
     from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.teacher import TextDataConfig, load_windows
     from protdidi.domains.text.tokenizer import decode
 
     _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length))
     test = windows["test"][:n]
-    natural = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
-    return {"checkpoint": "natural test windows", "nfe": None, **score_texts(natural, lm, 32, device)}
+    if shuffled:
+        g = torch.Generator().manual_seed(0)
+        test = [w[torch.randperm(len(w), generator=g)] for w in test]
+    texts = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
+    label = "shuffled test windows" if shuffled else "natural test windows"
+    return {"checkpoint": label, "nfe": None, **score_texts(texts, lm, 32, device)}
