@@ -9,8 +9,9 @@ Each arm is a committed config plus overrides (ARMS), trained in runs/text-didi-
 checkpoint exists, keeping its EMA student after the steps of SNAPSHOTS (`loop.snapshot_steps`). The teacher and the
 evaluator (configs/text-teacher.yaml, configs/text-evaluator.yaml) are trained first when runs/ lacks them.
 `--jobs` arms train side by side, each on cores/jobs threads. Every kept student is scored at 8 and 16 NFE, the
-teacher at 8-128 NFE and the natural test windows once (`text_scores.py`: GenPPL under protdidi-shakespeare-gpt,
-NOT GPT-2 Large); rows already in the results JSON for the same teacher weights are kept, not recomputed.
+teacher at 8-128 NFE and the natural and shuffled test windows once (`text_scores.py`: GenPPL under
+protdidi-shakespeare-gpt, NOT GPT-2 Large); rows already scored for the same teacher weights (runs/, else the
+results JSON) are kept, not recomputed, an arm's keyed by step (a snapshot and last/ of one step are one student).
 Writes benchmarks/results/text_didi_curve.{json,md,png}; each arm's config and log go to
 benchmarks/results/text_runs/curve-ARM/.
 """
