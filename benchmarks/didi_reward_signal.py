@@ -12,6 +12,7 @@ accuracy, mean D(real), mean D(fake), expected calibration error (10 bins; its t
 0.9/0.1, so a perfect one is not at 0). Reference rows: the GenPPL of those windows, and of the same windows
 with their tokens permuted.
 
+    # checkpoints kept by text_didi_curve.py (its evaluator: runs/text-evaluator/best)
     python benchmarks/didi_reward_signal.py runs/text-didi-curve/didi-lr1e-5/at-step250 [CHECKPOINT ...]
     python benchmarks/didi_reward_signal.py --replot
 """
