@@ -31,7 +31,7 @@ from pathlib import Path
 from bench import RESULTS, ROOT, add_replot, child_env, command_line, log_records, machine, save_json
 from gpu_text_didi import TOY_ARM, TOY_EVALUATOR, TOY_TEACHER
 from text_didi_study import render
-from text_scores import CORPUS, checkpoints, natural_row, sample_row
+from text_scores import CORPUS, checkpoints, last_step, natural_row, sample_row
 
 CONFIGS = ROOT / "configs"
 STEPS = 1000
@@ -174,7 +174,9 @@ def cached_scores(args) -> dict:
 
 
 def plan_of(run_dir: Path, steps: int) -> dict:
-    records = [r for r in log_records(run_dir) if "loss" in r]
+    """Steps done (those its last/ checkpoint holds), wall-clock and seconds per step of one arm."""
+    held = last_step(run_dir / "last") if (run_dir / "last").exists() else 0
+    records = [r for r in log_records(run_dir) if "loss" in r and r["step"] <= held]
     if not records:
         return {"steps": steps, "steps_done": 0}
     done, wall = records[-1]["step"], records[-1]["wall_s"]

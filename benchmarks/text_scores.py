@@ -18,10 +18,21 @@ def checkpoints(run_dir: Path) -> list[dict]:
     records = log_records(run_dir)
     found = [{"checkpoint": r["snapshot"], "step": r["step"], "wall_s": r["wall_s"]} for r in records
              if "snapshot" in r and (run_dir / r["snapshot"] / "model.safetensors").exists()]
-    steps = [r for r in records if "loss" in r]
-    if (run_dir / "last" / "model.safetensors").exists() and steps:
-        found.append({"checkpoint": "last", "step": steps[-1]["step"], "wall_s": steps[-1]["wall_s"]})
+    last = run_dir / "last"
+    if (last / "model.safetensors").exists():
+        step = last_step(last)  # a run killed between saves logged steps that last/ does not hold
+        at = [r for r in records if "loss" in r and r["step"] <= step]
+        if at:
+            found.append({"checkpoint": "last", "step": at[-1]["step"], "wall_s": at[-1]["wall_s"]})
     return found
+
+
+def last_step(last: Path) -> int:
+    """The step a last/ checkpoint holds (its trainer state's; unbounded when it has none)."""
+    from protdidi.weights import read_trainer_state
+
+    state = last / "trainer_state.pt"
+    return int(read_trainer_state(state)["step"]) if state.exists() else 10**12
 
 
 def sample_row(model, nfe: int, lm, n: int, device: str, **where) -> dict:
