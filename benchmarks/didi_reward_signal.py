@@ -26,9 +26,9 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
-from bench import RESULTS, ROOT, add_replot, command_line, machine, run_or_load, save_markdown, table
+from bench import RESULTS, ROOT, add_replot, command_line, log_records, machine, run_or_load, save_markdown, table
 from scipy.stats import spearmanr
-from text_scores import CORPUS, TOKENIZER
+from text_scores import CORPUS, TOKENIZER, shuffle_each
 
 MODES = {"τ per rollout (released)": False, "τ shared by each group": True}
 
@@ -68,7 +68,7 @@ def signal(checkpoint: Path, lm, windows: torch.Tensor, groups: int, seed: int) 
     from protdidi.domains.text.genppl import sample_nll
     from protdidi.domains.text.plugin import DOMAIN as TEXT
     from protdidi.domains.text.tokenizer import decode
-    from protdidi.methods.didi import DidiConfig, rollout_times
+    from protdidi.methods.didi import DidiConfig, advantage_group, rollout_times
     from protdidi.methods.rewards import group_normalize, log_odds_reward
     from protdidi.methods.rollout import two_step_rollout
     from protdidi.schedule import add_noise
@@ -80,15 +80,13 @@ def signal(checkpoint: Path, lm, windows: torch.Tensor, groups: int, seed: int) 
     disc, student, mask = model.load_discriminator(), model.denoiser, model.denoiser.vocab.mask_id
     out = {"checkpoint": str(checkpoint.relative_to(ROOT) if checkpoint.is_relative_to(ROOT) else checkpoint),
            "step": None, "modes": {}}
-    log = checkpoint.parent / "log.jsonl"
-    if log.exists():  # the step this snapshot was kept at
-        snaps = [json.loads(x) for x in log.read_text().splitlines() if checkpoint.name in x]
-        out["step"] = next((r["step"] for r in snaps if r.get("snapshot") == checkpoint.name), None)
+    out["step"] = next((r["step"] for r in log_records(checkpoint.parent)  # the step this snapshot was kept at
+                        if r.get("snapshot") == checkpoint.name), None)
     n, chunk = groups * cfg.group_size, 16 * cfg.group_size
     for mode, shared in MODES.items():
         g = torch.Generator().manual_seed(seed)
         c = replace(cfg, shared_tau=shared)
-        rec = {k: [] for k in ("reward", "adv", "tau", "nll", "p_real", "p_fake", "acc")}
+        rec = {k: [] for k in ("reward", "adv", "tau", "nll", "p_real", "p_fake")}
         for start in range(0, n, chunk):
             real = windows[start:start + chunk]
             valid = torch.ones_like(real, dtype=torch.bool)
@@ -101,12 +99,13 @@ def signal(checkpoint: Path, lm, windows: torch.Tensor, groups: int, seed: int) 
             reward = log_odds_reward(lf, m_fake, c.reward_clip)
             sums, counts = sample_nll(decode(model.tokenizer, ro.x0), lm, 32)
             rec["reward"].append(reward)
-            rec["adv"].append(group_normalize(reward, c.group_size, c.advantage_eps, c.advantage_clip))
+            rec["adv"].append(group_normalize(reward, advantage_group(c, reward.shape[0]), c.advantage_eps,
+                                              c.advantage_clip))
             rec["tau"].append(tau.double())
             rec["nll"].append(sums / counts.clamp_min(1))
             rec["p_real"].append(torch.sigmoid(lr[m_real]))
             rec["p_fake"].append(torch.sigmoid(lf[m_fake]))
-        r = {k: torch.cat(v).double() for k, v in rec.items() if v}
+        r = {k: torch.cat(v).double() for k, v in rec.items()}
         p = torch.cat([r["p_real"], r["p_fake"]])
         y = torch.cat([torch.ones_like(r["p_real"]), torch.zeros_like(r["p_fake"])])
         G = c.group_size
@@ -124,15 +123,12 @@ def signal(checkpoint: Path, lm, windows: torch.Tensor, groups: int, seed: int) 
 
 def reference(lm, windows: torch.Tensor, tokenizer) -> list[dict]:
     """GenPPL of the held-out windows as they are and with each window's tokens shuffled."""
-    from protdidi.domains.text.genppl import sample_nll
+    from protdidi.domains.text.genppl import gen_ppl
     from protdidi.domains.text.tokenizer import decode
 
-    g = torch.Generator().manual_seed(0)
-    shuffled = torch.stack([w[torch.randperm(w.numel(), generator=g)] for w in windows])
     rows = []
-    for label, ids in (("natural held-out windows", windows), ("shuffled held-out windows", shuffled)):
-        sums, counts = sample_nll(decode(tokenizer, ids), lm, 32)
-        rows.append({"model": label, "gen_ppl": round(float((sums.sum() / counts.sum()).exp()), 1)})
+    for label, ids in (("natural held-out windows", windows), ("shuffled held-out windows", shuffle_each(windows))):
+        rows.append({"model": label, "gen_ppl": round(gen_ppl(decode(tokenizer, ids), lm, 32)["gen_ppl"], 1)})
     return rows
 
 

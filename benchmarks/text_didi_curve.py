@@ -31,6 +31,7 @@ from pathlib import Path
 from bench import RESULTS, ROOT, add_replot, child_env, command_line, log_records, machine, save_json
 from gpu_text_didi import TOY_ARM, TOY_EVALUATOR, TOY_TEACHER
 from text_didi_study import render
+from text_distill import finished
 from text_scores import CORPUS, checkpoints, last_step, natural_row, sample_row
 
 CONFIGS = ROOT / "configs"
@@ -115,9 +116,8 @@ def is_finished(run_dir: Path) -> bool:
     """Whether a teacher/evaluator run reached its config's last step and has a best/ checkpoint."""
     import yaml
 
-    if not (run_dir / "best").exists():
-        return False
-    return steps_done(run_dir) >= yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["steps"]
+    config = run_dir / "config.yaml"
+    return config.exists() and finished(run_dir, yaml.safe_load(config.read_text())["train"]["steps"])
 
 
 def teacher_sha(runs: Path) -> str:

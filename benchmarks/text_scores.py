@@ -46,20 +46,24 @@ def sample_row(model, nfe: int, lm, n: int, device: str, **where) -> dict:
     return {**where, "nfe": nfe, "seconds": round(gen.seconds, 2), **score_texts(gen.records, lm, 32, device)}
 
 
-def natural_row(teacher, lm, n: int, device: str, shuffled: bool = False) -> dict:
-    """A reference row: the first `n` test windows of the corpus, scored like samples; with `shuffled`, the same
-    windows with each one's tokens permuted (seed 0)."""
+def shuffle_each(windows) -> list:
+    """Each token window with its tokens permuted (one seed-0 generator over the windows in order): the shuffled
+    reference, same tokens and unigram entropy, no word order."""
     import torch
 
+    g = torch.Generator().manual_seed(0)
+    return [w[torch.randperm(len(w), generator=g)] for w in windows]
+
+
+def natural_row(teacher, lm, n: int, device: str, shuffled: bool = False) -> dict:
+    """A reference row: the first `n` test windows of the corpus, scored like samples; with `shuffled`, the same
+    windows with each one's tokens permuted (`shuffle_each`)."""
     from protdidi.domains.text.evaluate import score_texts
     from protdidi.domains.text.teacher import TextDataConfig, load_windows
     from protdidi.domains.text.tokenizer import decode
 
     _, windows = load_windows(TextDataConfig(path=str(CORPUS), tokenizer=str(TOKENIZER), length=teacher.max_length))
-    test = windows["test"][:n]
-    if shuffled:
-        g = torch.Generator().manual_seed(0)
-        test = [w[torch.randperm(len(w), generator=g)] for w in test]
+    test = shuffle_each(windows["test"][:n]) if shuffled else windows["test"][:n]
     texts = [{"text": t, "tokens": w.tolist()} for t, w in zip(decode(teacher.tokenizer, test), test, strict=True)]
     label = "shuffled test windows" if shuffled else "natural test windows"
     return {"checkpoint": label, "nfe": None, **score_texts(texts, lm, 32, device)}
