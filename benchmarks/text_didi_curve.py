@@ -4,6 +4,7 @@ IDLM beside it) that resumes across sittings.
     python benchmarks/text_didi_curve.py                          # train/resume every arm, score, write results
     python benchmarks/text_didi_curve.py --arms didi-lr1e-5 --until 500   # one arm, at most to step 500 this sitting
     python benchmarks/text_didi_curve.py --replot                 # tables and plot from the committed JSON
+    python benchmarks/text_didi_curve.py --arms idlm --until 50 --work runs/text-didi-at50 --train-only  # states only
 
 Each arm is a committed config plus overrides (ARMS), trained in runs/text-didi-curve/ARM with `--resume` when a
 checkpoint exists, keeping its EMA student after the steps of SNAPSHOTS (`loop.snapshot_steps`). The teacher and the
@@ -51,6 +52,13 @@ ARMS = {  # label: (config, overrides)
                         [*DIDI[:-3], "loop.batch_size=16", *DIDI[-2:], "didi.student_lr=1e-5"]),
     "didi-lr1e-5-ema0.999": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.ema=0.999"]),  # the paper's
     "didi-lr1e-5-batch-advantage": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.grouped_advantage=false"]),
+    # ablations of the lr 1e-5 arm: the real side, the discriminator, the intermediate-state KL, the reward's clip
+    "didi-lr1e-5-real-teacher": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.real_side=teacher",
+                                                    "didi.teacher_pool_size=512", "didi.teacher_pool_nfe=128"]),
+    "didi-lr1e-5-disc-lr1e-5": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.disc_lr=1e-5"]),  # spec's
+    "didi-lr1e-5-disc-4-blocks": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.disc_unfrozen_blocks=4"]),
+    "didi-lr1e-5-no-kl": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.kl_beta=0"]),
+    "didi-lr1e-5-reward-clip2": ("didi-text.yaml", [*DIDI, "didi.student_lr=1e-5", "didi.reward_clip=2"]),
 }
 TOY = {"text-teacher": TOY_TEACHER, "text-evaluator": TOY_EVALUATOR, "arm": [*TOY_ARM, "loop.steps=6",
        "loop.snapshot_steps=[2,4]", "loop.eval_every=3", "loop.save_every=3", "loop.log_every=1",
@@ -215,6 +223,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="arms trained side by side")
     parser.add_argument("--n", type=int, default=128, help="samples per scored row")
     parser.add_argument("--score-only", action="store_true", help="score what the runs kept; train nothing")
+    parser.add_argument("--train-only", action="store_true", help="train (to --until) and stop: no scores, no results")
+    parser.add_argument("--work", type=Path, help="where the arms run (default: RUNS/text-didi-curve)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     add_replot(parser)
     args = parser.parse_args()
@@ -222,9 +232,12 @@ def main() -> None:
     unknown = [a for a in args.arms if a not in ARMS]
     if unknown or args.until < 1 or args.jobs < 1:
         parser.error(f"unknown arms {unknown} (known: {', '.join(ARMS)}), or --until/--jobs below 1")
-    args.work, args.steps = args.runs / "text-didi-curve", 6 if args.toy else STEPS
+    args.work, args.steps = args.work or args.runs / "text-didi-curve", 6 if args.toy else STEPS
     if args.toy:
         args.n, TEACHER_NFE[:] = min(args.n, 4), TEACHER_NFE[:2]
+    if args.train_only:
+        args.work.mkdir(parents=True, exist_ok=True)
+        return train(args)
     if args.replot:
         result = json.loads((args.out / "text_didi_curve.json").read_text())
     else:

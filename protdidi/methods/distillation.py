@@ -67,22 +67,35 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
                      stop_at: int | None = None) -> dict:
     """Distil `cfg.teacher` with `cfg.method` on `domain`'s data (`domain.distill_setup`) into `run_dir`."""
     method = METHODS.get(cfg.method)
-    section = getattr(cfg, method.name)
     run = Run(cfg, run_dir, resume, stop_at, seed=cfg.loop.seed, extendable=("loop", "steps"), distributed=True)
     setup = domain.distill_setup(cfg, run.device)
     if setup.teacher.kind != "teacher":
         raise UserError(f"--teacher {cfg.teacher!r} is a distilled student, not a teacher")
     run.start()
+    task = distill_task(setup, cfg, run.dir, run.device, run.primary)
+    if run.primary:
+        progress_line(f"{cfg.name}: distilling {cfg.teacher} with {method.name} on {run.device}, world size "
+                      f"{dist.world_size()}")
+    return run.train(task, cfg.loop, monitor="valid_sample_nelbo", title=f"{cfg.name} ({method.name})",
+                     panels=list(method.panels), snapshot_minutes=cfg.loop.snapshot_minutes,
+                     snapshot_steps=cfg.loop.snapshot_steps)
+
+
+def distill_task(setup: DistillSetup, cfg: DistillRunConfig, run_dir: Path, device, primary: bool = True):
+    """The method's trainer task on `setup`'s real side: the training data, or the teacher pool the method asks
+    for, read from `run_dir` when an earlier sitting sampled it (else sampled, and kept there by the primary)."""
+    method = METHODS.get(cfg.method)
+    section = getattr(cfg, method.name)
     real = setup.train
     pool = method.teacher_pool(section)
     if pool is not None:
-        pool_file = run.dir / "teacher_pool.pt"
+        pool_file = run_dir / "teacher_pool.pt"
         if pool_file.exists():
             real = torch.load(pool_file, weights_only=True)
         else:
             progress_line(f"{cfg.name}: sampling the real side, {pool[0]:,} teacher sequences at {pool[1]} NFE")
-            real = teacher_pool(setup, *pool, cfg.loop.seed, run.device)
-            if run.primary:  # atomically: a kill mid-write must not leave a truncated pool for --resume
+            real = teacher_pool(setup, *pool, cfg.loop.seed, device)
+            if primary:  # atomically: a kill mid-write must not leave a truncated pool for --resume
                 write_file_atomic(pool_file, lambda tmp: torch.save(real, tmp))
     vocab = setup.teacher.denoiser.vocab
     stream = BatchStream(real, cfg.loop.batch_size, setup.max_length, vocab.pad_id,
@@ -94,11 +107,5 @@ def run_distillation(domain, cfg: DistillRunConfig, run_dir: Path, resume: bool 
                   **method.checkpoint_config(cfg)}
         save_model_dir(path, ema, config, components, trainer_state, setup.files)
 
-    task = method.task(setup.teacher.denoiser, setup.teacher.schedule, stream, section, cfg.loop, run.device,
+    return method.task(setup.teacher.denoiser, setup.teacher.schedule, stream, section, cfg.loop, device,
                        setup.evaluate, save)
-    if run.primary:
-        progress_line(f"{cfg.name}: distilling {cfg.teacher} with {method.name} on {run.device}, world size "
-                      f"{dist.world_size()}")
-    return run.train(task, cfg.loop, monitor="valid_sample_nelbo", title=f"{cfg.name} ({method.name})",
-                     panels=list(method.panels), snapshot_minutes=cfg.loop.snapshot_minutes,
-                     snapshot_steps=cfg.loop.snapshot_steps)
