@@ -106,7 +106,7 @@ def loaded_task(run_dir: Path):
     domain = DOMAINS.get(config["domain"])
     cfg = from_dict(domain.distill_config, config["train_config"])
     setup = domain.distill_setup(cfg, torch.device("cpu"))
-    task = distill_task(setup, cfg, run_dir, torch.device("cpu"))
+    task = distill_task(setup, cfg, run_dir, torch.device("cpu"), primary=False)  # never writes into the run
     state = read_trainer_state(run_dir / "last" / "trainer_state.pt")
     task.load_state_dict(state["task"])
     return task, cfg, int(state["step"]), setup
