@@ -149,19 +149,23 @@ def render(args, stem: str, result: dict, where: str) -> None:
 def plot(result: dict, path: Path) -> None:
     """GenPPL at 16 NFE (95% intervals) against iterations and against training wall-clock, entropy at 16 NFE, and
     the discriminator's training-batch accuracy, for every arm, with the teacher's 16- and 128-NFE rows."""
-    fig, axes = pyplot().subplots(1, 4, figsize=(21, 4.5))
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 5, figsize=(25, 4.5), width_ratios=[1, 1, 1, 1, 0.7])
     teacher = result["scores"].get("teacher") or []
-    for label, rows in result["scores"].items():
+    colours = plt.get_cmap("tab20")
+    for i, (label, rows) in enumerate(result["scores"].items()):
+        colour = colours(i % 20)  # one colour per arm in every panel
         pts = sorted((r["step"], r["wall_s"], r) for r in rows or [] if label != "teacher" and r["nfe"] == 16)
         if pts:
             err = [[r["gen_ppl"] - r["gen_ppl_ci95"][0] for *_, r in pts],
                    [r["gen_ppl_ci95"][1] - r["gen_ppl"] for *_, r in pts]]
             for ax, x in ((axes[0], [p[0] for p in pts]), (axes[1], [p[1] for p in pts])):
-                ax.errorbar(x, [r["gen_ppl"] for *_, r in pts], yerr=err, fmt="o-", capsize=2, label=label)
-            axes[2].plot([p[0] for p in pts], [r["entropy"] for *_, r in pts], "o-", label=label)
+                ax.errorbar(x, [r["gen_ppl"] for *_, r in pts], yerr=err, fmt="o-", capsize=2, label=label,
+                            color=colour)
+            axes[2].plot([p[0] for p in pts], [r["entropy"] for *_, r in pts], "o-", label=label, color=colour)
         d_acc = [(r["step"], r["d_acc"]) for r in result["logs"].get(label, []) if "d_acc" in r]
         if d_acc:
-            axes[3].plot(*zip(*d_acc, strict=True), label=label, lw=0.8)
+            axes[3].plot(*zip(*d_acc, strict=True), label=label, lw=0.8, color=colour)
     for nfe, style in ((16, ":"), (128, "--")):
         r = row_of(teacher, "teacher", nfe)
         if r:
@@ -172,8 +176,8 @@ def plot(result: dict, path: Path) -> None:
     axes[1].set(yscale="log", xlabel="training wall-clock (s)", ylabel=ylabel)
     axes[2].set(xscale="log", xlabel="iteration", ylabel="unigram entropy at 16 NFE (nats)")
     axes[3].set(xlabel="iteration", ylabel="discriminator accuracy (training batch)")
-    for ax in axes:
-        ax.legend(fontsize=7)
+    axes[4].axis("off")  # one legend for the four panels, in a fifth
+    axes[4].legend(*axes[0].get_legend_handles_labels(), loc="center left", fontsize=8)
     fig.suptitle("DiDi-Instruct on the Tiny Shakespeare teacher: quality against iterations")
     save_figure(fig, path)
 
