@@ -66,6 +66,11 @@ def gradient_stats(grads: list[torch.Tensor]) -> dict:
             "grad_norm": round(float(norms.mean()), 4)}
 
 
+def flat_grad(params: list[torch.nn.Parameter]) -> torch.Tensor:
+    """The parameters' gradients as one float32 vector (zeros where a parameter got none)."""
+    return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]).float()
+
+
 def student_gradients(task, start: int, k: int) -> list[torch.Tensor]:
     """The student's gradient (before clipping) of training iterations start … start+k−1, each run from the task's
     present state, as training would run it (the discriminator or fake model takes its own step first), with the
@@ -80,8 +85,7 @@ def student_gradients(task, start: int, k: int) -> list[torch.Tensor]:
             return real_step(loss, params, optimizer, clip, what)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grads.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
-                                for p in student]).float().clone())
+        grads.append(flat_grad(student))
         optimizer.zero_grad(set_to_none=True)
         return 0.0
 
@@ -136,7 +140,7 @@ def reference_rows(setup, k: int) -> list[dict]:
             x0, valid = stream.batch(i)
             model.zero_grad(set_to_none=True)
             nelbo(model, x0, valid, setup.teacher.schedule, torch.Generator().manual_seed(i)).per_token.backward()
-            grads.append(torch.cat([p.grad.reshape(-1) for p in model.parameters()]).float().clone())
+            grads.append(flat_grad(list(model.parameters())))
         rows.append({"run": label, "method": "mdlm", "step": None, "examples_per_iteration": REFERENCE_BATCH,
                      **gradient_stats(grads)})
     model.requires_grad_(False)

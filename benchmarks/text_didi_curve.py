@@ -232,6 +232,8 @@ def main() -> None:
     unknown = [a for a in args.arms if a not in ARMS]
     if unknown or args.until < 1 or args.jobs < 1:
         parser.error(f"unknown arms {unknown} (known: {', '.join(ARMS)}), or --until/--jobs below 1")
+    if args.train_only and (args.score_only or args.replot):
+        parser.error("--train-only trains and stops: it cannot be combined with --score-only or --replot")
     args.work, args.steps = args.work or args.runs / "text-didi-curve", 6 if args.toy else STEPS
     if args.toy:
         args.n, TEACHER_NFE[:] = min(args.n, 4), TEACHER_NFE[:2]
